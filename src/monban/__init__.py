@@ -1,0 +1,3 @@
+"""monban: an AWS-compatible IAM and STS server."""
+
+__version__ = "0.1.0"

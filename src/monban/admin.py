@@ -1,0 +1,172 @@
+"""Operator commands that work on a data dir's database directly: revoking sessions.
+
+Two ways, as documented in docs/sts-walkthrough.md:
+
+- ``monban revoke-role-sessions ROLE`` — AWS's way (IAM User Guide, "Revoking IAM role temporary
+  security credentials"): the role gets the inline policy ``AWSRevokeOlderSessions``, a Deny of
+  ``*`` on ``*`` for every session whose ``aws:TokenIssueTime`` is before now. Sessions issued
+  later are unaffected; the console does the same.
+- ``monban revoke-session ASIA…`` — monban's own: one session, by its access key id, is refused
+  from then on (``revoked_sessions``). Any session of any kind can be revoked that way.
+
+Both take effect on every worker and node within ``settings.cache_seconds`` (1 s): a worker
+re-reads the IAM generation and the revoked set at most that often. A running server on the same
+database needs no restart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from monban.settings import Settings, default_data_dir
+from monban.store.accounts import bump_generation
+from monban.store.db import Database
+from monban.store.models import InlinePolicy, RevokedSession, Role
+
+REVOKE_POLICY_NAME = "AWSRevokeOlderSessions"
+# The longest any session lives (GetSessionToken: 129,600 s): a revoked id older than that can go.
+LONGEST_SESSION = timedelta(seconds=129600)
+SESSION_KEY = re.compile(r"^ASIA[A-Z2-7]{16}$")
+
+Command = Callable[[argparse.Namespace], int]
+
+
+class AdminError(Exception):
+    """A command that cannot be carried out, with the message to print."""
+
+
+def revoke_policy(cutoff: datetime) -> str:
+    """The console's policy: deny everything to sessions issued before ``cutoff``."""
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Action": ["*"],
+                "Resource": ["*"],
+                "Condition": {"DateLessThan": {"aws:TokenIssueTime": cutoff.strftime("%Y-%m-%dT%H:%M:%SZ")}},
+            }
+        ],
+    }
+    return json.dumps(document, indent=2)
+
+
+def _cutoff(now: datetime) -> datetime:
+    """The next whole second: aws:TokenIssueTime has second precision, so every session issued up
+    to ``now`` (including earlier in the same second) is older than the cut-off."""
+    return now.replace(microsecond=0) + timedelta(seconds=1)
+
+
+def find_role(session: Session, role: str, account: str | None) -> Role:
+    """A role by ARN, or by name (within ``account`` when given, else the only account that has
+    a role of that name)."""
+    if role.startswith("arn:"):
+        rows = list(session.scalars(select(Role).where(Role.arn == role)))
+    else:
+        query = select(Role).where(Role.name_lower == role.lower())
+        if account is not None:
+            query = query.where(Role.account_id == account)
+        rows = list(session.scalars(query))
+    if not rows:
+        raise AdminError(f"no role {role}" + (f" in account {account}" if account else ""))
+    if len(rows) > 1:
+        raise AdminError(f"role name {role} exists in several accounts: give --account or the role ARN")
+    return rows[0]
+
+
+def revoke_role_sessions(db: Database, role: str, account: str | None, now: datetime) -> tuple[str, datetime]:
+    """Attach (or refresh) AWSRevokeOlderSessions on the role; returns its ARN and the cut-off."""
+    cutoff = _cutoff(now)
+    with db.transaction() as session:
+        row = find_role(session, role, account)
+        query = select(InlinePolicy).where(
+            InlinePolicy.entity_type == "role",
+            InlinePolicy.entity_id == row.id,
+            InlinePolicy.name == REVOKE_POLICY_NAME,
+        )
+        policy = session.scalar(query)
+        if policy is None:
+            policy = InlinePolicy(
+                account_id=row.account_id, entity_type="role", entity_id=row.id, name=REVOKE_POLICY_NAME
+            )
+            session.add(policy)
+        policy.document = revoke_policy(cutoff)
+        bump_generation(session)
+        return row.arn, cutoff
+
+
+def revoke_session(db: Database, access_key_id: str, now: datetime) -> datetime:
+    """Refuse one session from now on; returns when the record may be forgotten."""
+    if not SESSION_KEY.match(access_key_id):
+        raise AdminError(f"{access_key_id} is not a temporary access key id (ASIA followed by 16 of A-Z2-7)")
+    forget_at = now + LONGEST_SESSION
+    with db.transaction() as session:
+        session.execute(delete(RevokedSession).where(RevokedSession.expires_at < now))
+        if session.get(RevokedSession, access_key_id) is None:
+            session.add(RevokedSession(access_key_id=access_key_id, revoked_at=now, expires_at=forget_at))
+    return forget_at
+
+
+def _database(args: argparse.Namespace) -> Database:
+    settings = Settings(data_dir=args.data_dir or default_data_dir(), database_url=args.database)
+    if args.database is None and not (settings.data_dir / "monban.db").exists():
+        raise AdminError(f"no monban database in {settings.data_dir} (give --data-dir or --database)")
+    return Database(settings.database)
+
+
+def _run(args: argparse.Namespace, action: Callable[[Database], str]) -> int:
+    try:
+        db = _database(args)
+        try:
+            print(action(db))
+        finally:
+            db.dispose()
+    except AdminError as exc:
+        print(f"monban: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _revoke_role_command(args: argparse.Namespace) -> int:
+    def act(db: Database) -> str:
+        arn, cutoff = revoke_role_sessions(db, args.role, args.account, datetime.now(UTC))
+        return f"{arn}: sessions issued before {cutoff:%Y-%m-%dT%H:%M:%SZ} are denied ({REVOKE_POLICY_NAME})"
+
+    return _run(args, act)
+
+
+def _revoke_session_command(args: argparse.Namespace) -> int:
+    def act(db: Database) -> str:
+        revoke_session(db, args.access_key_id, datetime.now(UTC))
+        return f"{args.access_key_id}: revoked (every worker refuses it within 1 s)"
+
+    return _run(args, act)
+
+
+def _database_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, default=None, help="default $MONBAN_DATA_DIR")
+    parser.add_argument("--database", default=None, help="SQLAlchemy URL; default SQLite in the data dir")
+
+
+def add_admin_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> dict[str, Command]:
+    """Add the revocation subcommands to ``monban``; returns their handlers by name."""
+    role = sub.add_parser(
+        "revoke-role-sessions",
+        help="deny every existing session of a role (AWS's AWSRevokeOlderSessions policy)",
+    )
+    role.add_argument("role", help="role ARN, or role name")
+    role.add_argument("--account", default=None, help="the role's account, when giving a name")
+    _database_args(role)
+    one = sub.add_parser("revoke-session", help="revoke one session by its ASIA… access key id")
+    one.add_argument("access_key_id")
+    _database_args(one)
+    return {"revoke-role-sessions": _revoke_role_command, "revoke-session": _revoke_session_command}

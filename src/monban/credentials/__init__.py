@@ -1,0 +1,1 @@
+"""Access-key and session-token formats, the master key, and sealing of secrets."""

@@ -1,0 +1,89 @@
+"""The master key and what is derived from it.
+
+The master key never enters the database: it comes from ``MONBAN_MASTER_KEY`` (base64 of 32 bytes)
+or from ``master.key`` in the data dir, created 0600 at first start. Nodes that share a database
+must share the master key; then any node opens any session token.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+MASTER_KEY_ENV = "MONBAN_MASTER_KEY"
+MASTER_KEY_FILE = "master.key"
+
+
+class SealError(Exception):
+    """A sealed value could not be opened: wrong key, tampered or truncated."""
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a file readable by its owner only (0600), atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
+
+
+def load_master_key(data_dir: Path) -> bytes:
+    """The 32-byte master key from the environment, else the data dir (created if missing)."""
+    from_env = os.environ.get(MASTER_KEY_ENV)
+    if from_env:
+        key = base64.b64decode(from_env)
+        if len(key) != 32:
+            raise ValueError(f"{MASTER_KEY_ENV} must be the base64 of 32 bytes")
+        return key
+    path = data_dir / MASTER_KEY_FILE
+    if not path.exists():
+        write_private(path, base64.b64encode(secrets.token_bytes(32)) + b"\n")
+    return base64.b64decode(path.read_bytes().strip())
+
+
+def _derive(master: bytes, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(master)
+
+
+@dataclass(frozen=True)
+class Sealer:
+    """AES-256-GCM with a random 96-bit nonce; ``aad`` binds a sealed value to its place."""
+
+    key: bytes
+
+    def seal(self, plaintext: bytes, aad: bytes = b"") -> bytes:
+        nonce = secrets.token_bytes(12)
+        return nonce + AESGCM(self.key).encrypt(nonce, plaintext, aad)
+
+    def open(self, sealed: bytes, aad: bytes = b"") -> bytes:
+        if len(sealed) < 28:
+            raise SealError("too short")
+        try:
+            return AESGCM(self.key).decrypt(sealed[:12], sealed[12:], aad)
+        except Exception as exc:  # InvalidTag, or a malformed value
+            raise SealError("cannot open") from exc
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """Keys derived from the master key, one per purpose."""
+
+    secrets: Sealer  # long-term secret access keys at rest
+    sessions: Sealer  # session tokens
+    messages: Sealer  # encoded authorization messages
+
+    @classmethod
+    def from_master(cls, master: bytes) -> KeyRing:
+        return cls(
+            secrets=Sealer(_derive(master, b"monban secrets at rest v1")),
+            sessions=Sealer(_derive(master, b"monban session tokens v1")),
+            messages=Sealer(_derive(master, b"monban authorization messages v1")),
+        )

@@ -1,0 +1,1 @@
+"""AWS wire formats: Query decoding, XML responses and the one error table."""

@@ -1,0 +1,79 @@
+"""Query protocol requests: form parameters with ``.member.N`` lists and ``.entry.N`` maps."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from urllib.parse import parse_qsl
+
+from monban.protocol.errors import AwsError
+
+_INDEX = re.compile(r"^(\d+)(?:\.(.*))?$")
+
+
+def decode_form(body: bytes, query: str) -> dict[str, str]:
+    """Parameters from the URL query and an x-www-form-urlencoded body (body wins).
+
+    Anything that is not valid UTF-8 or not a form is AWS's MalformedQueryString.
+    """
+    try:
+        text = body.decode("utf-8")
+        params = dict(parse_qsl(query, keep_blank_values=True, strict_parsing=False))
+        params.update(parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=10000))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise AwsError("MalformedQueryString", "The query string is malformed.") from exc
+    return params
+
+
+class QueryParams:
+    """Typed access to one request's parameters, raising AWS's errors."""
+
+    def __init__(self, params: Mapping[str, str]) -> None:
+        self.raw = params
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self.raw.get(name, default)
+
+    def required(self, name: str) -> str:
+        value = self.raw.get(name)
+        if value is None:
+            raise AwsError(
+                "ValidationError",
+                f"1 validation error detected: Value null at "
+                f"'{name[0].lower() + name[1:]}' failed to satisfy constraint: "
+                "Member must not be null",
+            )
+        return value
+
+    def integer(self, name: str, default: int | None = None) -> int | None:
+        value = self.raw.get(name)
+        if value is None or value == "":
+            return default
+        try:
+            return int(value)
+        except ValueError as exc:
+            raise AwsError("ValidationError", f"Invalid value for {name}: {value}") from exc
+
+    def boolean(self, name: str, default: bool = False) -> bool:
+        value = self.raw.get(name)
+        return default if value is None else value.lower() == "true"
+
+    def _indexed(self, prefix: str) -> dict[int, dict[str, str]]:
+        found: dict[int, dict[str, str]] = {}
+        start = prefix + "."
+        for key, value in self.raw.items():
+            if key.startswith(start):
+                match = _INDEX.match(key[len(start) :])
+                if match:
+                    found.setdefault(int(match.group(1)), {})[match.group(2) or ""] = value
+        return found
+
+    def members(self, prefix: str) -> list[str]:
+        """``Prefix.member.1``, ``Prefix.member.2``… in index order."""
+        items = self._indexed(prefix + ".member")
+        return [items[i][""] for i in sorted(items) if "" in items[i]]
+
+    def member_structs(self, prefix: str) -> list[dict[str, str]]:
+        """``Tags.member.1.Key`` / ``Tags.member.1.Value``… as dicts in index order."""
+        items = self._indexed(prefix + ".member")
+        return [items[i] for i in sorted(items)]

@@ -1,0 +1,85 @@
+"""XML responses of the Query protocol (IAM, STS) and the error envelopes.
+
+A handler returns plain data: dicts become elements in insertion order, lists become ``<member>``
+items, booleans ``true``/``false``, datetimes ISO-8601 with ``Z``, None is left out. The renderer
+wraps it as ``<{Action}Response><{Action}Result>…</…><ResponseMetadata>…`` like AWS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from xml.sax.saxutils import escape
+
+from monban.protocol.errors import AwsError
+
+IAM_NS = "https://iam.amazonaws.com/doc/2010-05-08/"
+STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
+
+
+class Raw(str):
+    """Already-rendered XML that the renderer inserts as is."""
+
+
+def iso8601(value: datetime) -> str:
+    """``2026-11-27T20:00:00Z`` (seconds precision, UTC), as IAM and STS print times."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return iso8601(value)
+    return escape(str(value))
+
+
+def render_value(value: Any, out: list[str]) -> None:
+    """Append the XML of ``value`` (the content of an element) to ``out``."""
+    if isinstance(value, Raw):
+        out.append(value)
+    elif isinstance(value, Mapping):
+        for name, child in value.items():
+            if child is not None:
+                out.append(f"<{name}>")
+                render_value(child, out)
+                out.append(f"</{name}>")
+    elif isinstance(value, list | tuple):
+        for item in value:
+            out.append("<member>")
+            render_value(item, out)
+            out.append("</member>")
+    else:
+        out.append(_scalar(value))
+
+
+def query_response(action: str, result: Mapping[str, Any] | None, namespace: str, request_id: str) -> str:
+    """The success envelope; ``result`` None renders no ``…Result`` element (e.g. DeleteUser)."""
+    out = [f'<{action}Response xmlns="{namespace}">']
+    if result is not None:
+        out.append(f"<{action}Result>")
+        render_value(result, out)
+        out.append(f"</{action}Result>")
+    out.append(f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>")
+    out.append(f"</{action}Response>")
+    return "".join(out)
+
+
+def query_error(error: AwsError, namespace: str, request_id: str) -> str:
+    """``<ErrorResponse>`` as IAM and STS send it."""
+    return (
+        f'<ErrorResponse xmlns="{namespace}"><Error><Type>{error.fault}</Type>'
+        f"<Code>{escape(error.code)}</Code><Message>{escape(error.message)}</Message></Error>"
+        f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+    )
+
+
+def s3_error(error: AwsError, request_id: str, host_id: str = "") -> str:
+    """S3's ``<Error>`` document, with any extra fields (BucketName, Key, StringToSign, …)."""
+    out = ['<?xml version="1.0" encoding="UTF-8"?>\n<Error>']
+    out.append(f"<Code>{escape(error.code)}</Code><Message>{escape(error.message)}</Message>")
+    for name, value in error.extra.items():
+        out.append(f"<{name}>{escape(value)}</{name}>")
+    out.append(f"<RequestId>{request_id}</RequestId><HostId>{escape(host_id)}</HostId></Error>")
+    return "".join(out)

@@ -1,0 +1,1 @@
+"""The ASGI application: routing, authentication, authorization, audit; nothing else."""

@@ -1,0 +1,170 @@
+"""Authorization: the caller's compiled policy set, one call to ``policy.evaluate``, AccessDenied.
+
+Compiled documents are shared by content (ReadOnlyAccess is compiled once per worker, whoever holds
+it); a principal's policy set is cached per IAM generation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+from monban.policy import (
+    AuthzRequest,
+    Decision,
+    MalformedPolicyDocument,
+    NamedPolicy,
+    PolicyKind,
+    PolicySet,
+    denial_clause,
+    load_policy,
+)
+from monban.protocol.errors import AwsError
+from monban.server.context import request_context
+from monban.server.principal import Caller, RequestInfo
+from monban.server.state import AppState, LruCache
+from monban.store import iam_read
+from monban.store.iam_read import EntityPolicies, PolicyText
+
+_COMPILED: LruCache[tuple[str, str, str], NamedPolicy] = LruCache(4096)
+
+Loader = Callable[[str, PolicyKind, str], NamedPolicy]
+
+
+def compiled(text: PolicyText, kind: PolicyKind, load: Loader = load_policy) -> NamedPolicy:
+    """The compiled form of a stored document, shared by every principal that holds it.
+
+    ``load`` compiles on a miss; stored trust policies use a loader that also accepts the unique
+    ids IAM leaves where a trusted principal was deleted.
+    """
+    key = (text.name, text.document, kind.value)
+    hit = _COMPILED.get(key)
+    if hit is None:
+        hit = load(text.document, kind, text.name)
+        _COMPILED.put(key, hit)
+    return hit
+
+
+def _compile_all(texts: Sequence[PolicyText], kind: PolicyKind) -> tuple[NamedPolicy, ...]:
+    out = []
+    for text in texts:
+        try:
+            out.append(compiled(text, kind))
+        except MalformedPolicyDocument:
+            continue  # stored documents were validated on write; a stale one grants nothing
+    return tuple(out)
+
+
+def _entity_set(entity: EntityPolicies | None) -> PolicySet:
+    if entity is None:
+        return PolicySet()
+    boundary = _compile_all([entity.boundary], PolicyKind.BOUNDARY) if entity.boundary else ()
+    return PolicySet(
+        identity=_compile_all(entity.identity, PolicyKind.IDENTITY),
+        boundary=boundary[0] if boundary else None,
+    )
+
+
+def _session_set(state: AppState, caller: Caller, base: PolicySet) -> PolicySet:
+    claims = caller.session
+    if claims is None or (claims.session_policy is None and not claims.policy_arns):
+        return base
+    texts: list[PolicyText] = []
+    if claims.session_policy is not None:
+        texts.append(PolicyText(f"session/{claims.access_key_id}", claims.session_policy))
+    with state.db.transaction() as session:
+        for arn in claims.policy_arns:
+            doc = iam_read.managed_document(session, arn)
+            if doc is not None:
+                texts.append(doc)
+    return PolicySet(base.identity, base.boundary, _compile_all(texts, PolicyKind.SESSION), base.scps)
+
+
+def _load_identity(state: AppState, caller: Caller) -> tuple[PolicySet, EntityPolicies | None]:
+    p = caller.principal
+    with state.db.transaction() as session:
+        scps = tuple(
+            _compile_all(level, PolicyKind.SCP)
+            for level in iam_read.service_control_policies(session, p.account)
+        )
+        entity: EntityPolicies | None = None
+        if caller.session is not None and caller.session.kind == "role":
+            entity = iam_read.role_policies(session, caller.session.principal_id)
+        elif caller.user_id is not None:
+            entity = iam_read.user_policies(session, caller.user_id)
+    base = _entity_set(entity)
+    return PolicySet(base.identity, base.boundary, None, scps), entity
+
+
+def policy_set(state: AppState, caller: Caller) -> PolicySet:
+    """The caller's identity, boundary, session and SCP policies (cached per IAM generation)."""
+    if caller.is_anonymous:
+        return PolicySet()
+    key = ("policy-set", caller.access_key_id or caller.arn)
+    identity, entity = state.cached(key, lambda: _load_identity(state, caller))
+    if caller.session is not None and caller.session.kind == "role" and entity is None:
+        raise AwsError("InvalidClientTokenId", "The security token included in the request is invalid.")
+    return _session_set(state, caller, identity)
+
+
+def denial_message(caller: Caller, action: str, resource: str, decision: Decision) -> str:
+    """AWS's AccessDenied wording, with the newer reason: "… because no identity-based policy
+    allows …" or "… with an explicit deny in …" (``policy.denial_clause``)."""
+    who = caller.arn if not caller.is_anonymous else "anonymous"
+    message = f"User: {who} is not authorized to perform: {action} on resource: {resource}"
+    return message + denial_clause(decision)
+
+
+def authorize(
+    state: AppState,
+    caller: Caller,
+    info: RequestInfo,
+    action: str,
+    resource: str,
+    *,
+    resource_account: str | None = None,
+    extra_context: Mapping[str, str | Sequence[str] | None] | None = None,
+    resource_policy: NamedPolicy | None = None,
+    is_trust_policy: bool = False,
+) -> Decision:
+    """Evaluate one request; raise AccessDenied unless allowed."""
+    decision = decide(
+        state,
+        caller,
+        info,
+        action,
+        resource,
+        resource_account=resource_account,
+        extra_context=extra_context,
+        resource_policy=resource_policy,
+        is_trust_policy=is_trust_policy,
+    )
+    if not decision.allowed:
+        raise AwsError("AccessDenied", denial_message(caller, action, resource, decision))
+    return decision
+
+
+def decide(
+    state: AppState,
+    caller: Caller,
+    info: RequestInfo,
+    action: str,
+    resource: str,
+    *,
+    resource_account: str | None = None,
+    extra_context: Mapping[str, str | Sequence[str] | None] | None = None,
+    resource_policy: NamedPolicy | None = None,
+    is_trust_policy: bool = False,
+) -> Decision:
+    """The engine's Decision for one request, without raising."""
+    from monban.policy import evaluate
+
+    request = AuthzRequest(
+        principal=caller.principal,
+        action=action,
+        resource=resource,
+        resource_account=resource_account if resource_account is not None else caller.account,
+        context=request_context(caller, info, extra_context),
+        resource_policy=resource_policy,
+        is_trust_policy=is_trust_policy,
+    )
+    return evaluate(request, policy_set(state, caller))

@@ -1,0 +1,87 @@
+"""Start-up: data dir, master key, schema, AWS managed policies, bootstrap file, root keys.
+
+Runs once per server (before workers fork); each worker then builds its own ``AppState``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from monban.credentials import ids
+from monban.credentials.keyring import KeyRing, load_master_key
+from monban.services.s3.storage import sweep_temporaries
+from monban.settings import Settings
+from monban.store.accounts import (
+    CREDENTIALS_FILE,
+    account_ids,
+    add_access_key,
+    bump_generation,
+    ensure_account,
+    open_secret,
+    root_keys,
+    write_root_credentials,
+)
+from monban.store.db import Database
+from monban.store.managed import seed_managed_policies
+
+
+def open_state_parts(settings: Settings) -> tuple[Database, KeyRing]:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    keyring = KeyRing.from_master(load_master_key(settings.data_dir))
+    return Database(settings.database), keyring
+
+
+def _apply_config(db: Database, keyring: KeyRing, settings: Settings) -> None:
+    if settings.config_file is None:
+        return
+    from monban.config import apply_bootstrap, load_bootstrap
+
+    bootstrap = load_bootstrap(settings.config_file)
+    with db.transaction() as session:
+        apply_bootstrap(session, keyring, bootstrap, data_dir=settings.data_dir)
+        bump_generation(session)
+
+
+def _root_credentials(db: Database, keyring: KeyRing) -> dict[str, tuple[str, str]]:
+    """Every account's first active root key, generating one where an account has none."""
+    out: dict[str, tuple[str, str]] = {}
+    with db.transaction() as session:
+        if not account_ids(session):
+            ensure_account(session, ids.account_id())
+        for account in account_ids(session):
+            keys = [k for k in root_keys(session, account) if k.status == "Active"]
+            if keys:
+                out[account] = (keys[0].access_key_id, open_secret(keyring, keys[0]))
+            else:
+                row, secret = add_access_key(session, keyring, account, None)
+                out[account] = (row.access_key_id, secret)
+    return out
+
+
+def boot(settings: Settings) -> tuple[Path, dict[str, tuple[str, str]]]:
+    """Prepare the data dir and database; returns the root credentials file and its keys."""
+    db, keyring = open_state_parts(settings)
+    sweep_temporaries(settings.data_dir)
+    try:
+        db.migrate()
+        with db.transaction() as session:
+            seed_managed_policies(session)
+        _apply_config(db, keyring, settings)
+        roots = _root_credentials(db, keyring)
+    finally:
+        db.dispose()
+    path = settings.data_dir / CREDENTIALS_FILE
+    write_root_credentials(path, roots)
+    return path, roots
+
+
+def banner(settings: Settings, credentials: Path, roots: dict[str, tuple[str, str]]) -> str:
+    """What start-up prints: the endpoint, the accounts and where the root credentials are."""
+    lines = [f"monban listening on http://{settings.host}:{settings.port}  (IAM, STS and S3)"]
+    lines += [f"  account {acct}: root access key {akid}" for acct, (akid, _s) in sorted(roots.items())]
+    lines.append(f"  root credentials (profiles monban-<account>): {credentials}")
+    lines.append(
+        f"    e.g. AWS_SHARED_CREDENTIALS_FILE={credentials} aws --profile monban-<account> "
+        f"--endpoint-url http://{settings.host}:{settings.port} iam list-roles"
+    )
+    return "\n".join(lines)

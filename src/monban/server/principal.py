@@ -1,0 +1,56 @@
+"""The authenticated caller of one request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from monban.credentials.session import SessionClaims
+from monban.policy.types import Principal
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is asking: the engine's ``Principal`` plus what authentication learned.
+
+    ``user_id`` is set for IAM users (and their GetSessionToken sessions); ``session`` for every
+    temporary credential; ``access_key_id`` is None for anonymous requests.
+    """
+
+    principal: Principal
+    access_key_id: str | None = None
+    user_id: str | None = None
+    session: SessionClaims | None = None
+
+    @property
+    def account(self) -> str:
+        return self.principal.account
+
+    @property
+    def arn(self) -> str:
+        return self.principal.arn
+
+    @property
+    def is_root(self) -> bool:
+        return self.principal.type == "Account"
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.principal.type == "Anonymous"
+
+
+ANONYMOUS = Caller(Principal(type="Anonymous", account="", arn="*", unique_id="anonymous"))
+
+
+@dataclass(frozen=True, slots=True)
+class RequestInfo:
+    """Facts about the HTTP request that condition keys and responses use."""
+
+    request_id: str
+    now: datetime
+    source_ip: str
+    user_agent: str
+    secure: bool
+    region: str
+    host: str = ""
+    extra_context: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""AWS services: each a table from operation name to handler."""

@@ -1,0 +1,199 @@
+"""Access keys: CreateAccessKey, ListAccessKeys, UpdateAccessKey, DeleteAccessKey,
+GetAccessKeyLastUsed — and the hook that records when a key was last used.
+
+IAM API reference: without UserName, IAM "determines the user name implicitly based on the AWS
+access key ID used to sign the request" (an IAM user, or the account root for its own keys).
+At most two keys per user (LimitExceeded "Cannot exceed quota for AccessKeysPerUser: 2").
+An Inactive key authenticates nothing (InvalidClientTokenId); the key cache of ``server.auth`` is
+keyed by the IAM generation, which every write here bumps.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from monban.protocol.errors import AwsError, validation_error
+from monban.server.principal import Caller, RequestInfo
+from monban.server.state import AppState
+from monban.services.iam.common import authorized_user, check_name, page
+from monban.services.query import Operation, QueryCall, Result, register
+from monban.store.accounts import add_access_key
+from monban.store.models import AccessKey, User
+
+log = logging.getLogger("monban")
+
+OPERATIONS: dict[str, Operation] = {}
+
+MAX_KEYS = 2
+STATUSES = ("Active", "Inactive", "Expired")
+KEY_ID = re.compile(r"^\w+$", re.ASCII)
+LAST_USED_INTERVAL = 60.0  # seconds: at most one write per key per minute (and per worker)
+
+
+def check_access_key_id(value: str) -> str:
+    """accessKeyIdType: 16–128 characters of ``[\\w]``."""
+    if len(value) < 16:
+        raise validation_error(value, "accessKeyId", "have length greater than or equal to 16")
+    if len(value) > 128:
+        raise validation_error(value, "accessKeyId", "have length less than or equal to 128")
+    if not KEY_ID.match(value):
+        raise validation_error(value, "accessKeyId", "satisfy regular expression pattern: [\\w]+")
+    return value
+
+
+def _owner(call: QueryCall, session: Session, action: str) -> User | None:
+    """The user whose keys the call is about (None: the account root's own keys), authorized."""
+    name = call.params.get("UserName")
+    caller = call.caller
+    if name is not None:
+        return authorized_user(call, session, check_name(name, "userName", 128), action)
+    if caller.is_root:
+        call.authorize(action, caller.arn)
+        return None
+    own = session.get(User, caller.user_id) if caller.user_id and caller.principal.type == "User" else None
+    if own is None:
+        raise AwsError("ValidationError", "Must specify userName when calling with non-User credentials")
+    return authorized_user(call, session, own.name, action)
+
+
+def _keys_of(session: Session, account: str, user: User | None) -> list[AccessKey]:
+    owner = AccessKey.user_id.is_(None) if user is None else AccessKey.user_id == user.id
+    query = select(AccessKey).where(AccessKey.account_id == account, owner)
+    return list(session.scalars(query.order_by(AccessKey.created_at, AccessKey.access_key_id)))
+
+
+def _key(session: Session, account: str, user: User | None, access_key_id: str) -> AccessKey:
+    for row in _keys_of(session, account, user):
+        if row.access_key_id == access_key_id:
+            return row
+    raise AwsError("NoSuchEntity", f"The Access Key with id {access_key_id} cannot be found.")
+
+
+def key_metadata(row: AccessKey, user: User | None) -> dict[str, Any]:
+    return {
+        "UserName": user.name if user else None,
+        "AccessKeyId": row.access_key_id,
+        "Status": row.status,
+        "CreateDate": row.created_at,
+    }
+
+
+@register(OPERATIONS, "CreateAccessKey")
+def create_access_key(call: QueryCall) -> Result:
+    """CreateAccessKey: a new Active key; the secret is returned this once only."""
+    account = call.caller.account
+    with call.write() as session:
+        user = _owner(call, session, "iam:CreateAccessKey")
+        if len(_keys_of(session, account, user)) >= MAX_KEYS:
+            raise AwsError("LimitExceeded", f"Cannot exceed quota for AccessKeysPerUser: {MAX_KEYS}")
+        row, secret = add_access_key(session, call.state.keyring, account, user.id if user else None)
+        return {
+            "AccessKey": {
+                "UserName": user.name if user else None,
+                "AccessKeyId": row.access_key_id,
+                "Status": row.status,
+                "SecretAccessKey": secret,
+                "CreateDate": row.created_at,
+            }
+        }
+
+
+@register(OPERATIONS, "ListAccessKeys")
+def list_access_keys(call: QueryCall) -> Result:
+    account = call.caller.account
+    with call.read() as session:
+        user = _owner(call, session, "iam:ListAccessKeys")
+        rows = _keys_of(session, account, user)
+        return page(call.params, rows, lambda row: key_metadata(row, user), "AccessKeyMetadata")
+
+
+@register(OPERATIONS, "UpdateAccessKey")
+def update_access_key(call: QueryCall) -> Result:
+    """UpdateAccessKey: Active ↔ Inactive (an inactive key can be re-activated)."""
+    params = call.params
+    access_key_id = check_access_key_id(params.required("AccessKeyId"))
+    status = params.required("Status")
+    if status not in STATUSES:
+        raise validation_error(status, "status", "satisfy enum value set: [Active, Inactive, Expired]")
+    if status == "Expired":
+        raise AwsError("InvalidInput", "Access key status can only be set to Active or Inactive.")
+    with call.write() as session:
+        user = _owner(call, session, "iam:UpdateAccessKey")
+        _key(session, call.caller.account, user, access_key_id).status = status
+        session.flush()
+    return None
+
+
+@register(OPERATIONS, "DeleteAccessKey")
+def delete_access_key(call: QueryCall) -> Result:
+    access_key_id = check_access_key_id(call.params.required("AccessKeyId"))
+    with call.write() as session:
+        user = _owner(call, session, "iam:DeleteAccessKey")
+        session.delete(_key(session, call.caller.account, user, access_key_id))
+        session.flush()
+    return None
+
+
+@register(OPERATIONS, "GetAccessKeyLastUsed")
+def get_access_key_last_used(call: QueryCall) -> Result:
+    """GetAccessKeyLastUsed: authorized on the owning user's ARN. A key that is not in the caller's
+    account is refused like AWS refuses it (AccessDenied on "access key <id>"), never revealed."""
+    access_key_id = check_access_key_id(call.params.required("AccessKeyId"))
+    caller = call.caller
+    with call.read() as session:
+        row = session.get(AccessKey, access_key_id)
+        if row is None or row.account_id != caller.account:
+            raise AwsError(
+                "AccessDenied",
+                f"User: {caller.arn} is not authorized to perform: iam:GetAccessKeyLastUsed "
+                f"on resource: access key {access_key_id}",
+            )
+        user = session.get(User, row.user_id) if row.user_id else None
+        call.authorize(
+            "iam:GetAccessKeyLastUsed", user.arn if user else f"arn:aws:iam::{row.account_id}:root"
+        )
+        used: dict[str, Any] = {"LastUsedDate": row.last_used_at}
+        used["ServiceName"] = row.last_used_service or "N/A"
+        used["Region"] = row.last_used_region or "N/A"
+        return {"UserName": user.name if user else None, "AccessKeyLastUsed": used}
+
+
+def note_key_use(
+    state: AppState,
+    caller: Caller,
+    info: RequestInfo,
+    service: str,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Record that a long-term key signed a successful request (for GetAccessKeyLastUsed).
+
+    Called by the request fronts after a successful call. Throttled: at most one database write
+    per key per ``LAST_USED_INTERVAL`` seconds in each worker (the last write time lives in the
+    worker's LRU), so the request path does not write on every call. It does not bump the IAM
+    generation: last-use data invalidates no cache. A failure here never fails the request.
+    """
+    akid = caller.access_key_id
+    if akid is None or caller.session is not None or not akid.startswith("AKIA"):
+        return
+    slot = ("access-key-last-used", akid)
+    moment = clock()
+    last = state.entity_cache.get(slot)
+    if isinstance(last, float) and moment - last < LAST_USED_INTERVAL:
+        return
+    state.entity_cache.put(slot, moment)
+    try:
+        with state.db.transaction() as session:
+            session.execute(
+                update(AccessKey)
+                .where(AccessKey.access_key_id == akid)
+                .values(last_used_at=info.now, last_used_service=service, last_used_region=info.region)
+            )
+    except Exception:  # last-use bookkeeping must never turn a success into a failure
+        log.exception("could not record the last use of %s", akid)

@@ -1,0 +1,91 @@
+"""What a Query-protocol handler (IAM, STS) receives, and the operation tables' shape.
+
+A handler takes a ``QueryCall`` and returns the data of its ``…Result`` element (or None), or
+raises ``AwsError``. It authorizes itself with ``call.authorize`` (the resource ARN depends on the
+parameters), reads in ``call.read()`` and writes in ``call.write()`` — one transaction each, the
+write bumping the IAM generation so that caches see it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from monban.policy import Decision, NamedPolicy
+from monban.protocol.query import QueryParams
+from monban.server.authz import authorize
+from monban.server.principal import Caller, RequestInfo
+from monban.server.state import AppState
+from monban.store.accounts import bump_generation
+
+Result = Mapping[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class QueryCall:
+    state: AppState
+    caller: Caller
+    info: RequestInfo
+    action: str
+    params: QueryParams
+
+    def authorize(
+        self,
+        action: str,
+        resource: str,
+        *,
+        resource_account: str | None = None,
+        extra_context: Mapping[str, str | Sequence[str] | None] | None = None,
+        resource_policy: NamedPolicy | None = None,
+        is_trust_policy: bool = False,
+    ) -> Decision:
+        """Raise AccessDenied unless the caller may perform ``action`` on ``resource``."""
+        return authorize(
+            self.state,
+            self.caller,
+            self.info,
+            action,
+            resource,
+            resource_account=resource_account,
+            extra_context=extra_context,
+            resource_policy=resource_policy,
+            is_trust_policy=is_trust_policy,
+        )
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self.state.db.transaction() as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One write transaction; the IAM generation is bumped inside it."""
+        with self.state.db.transaction() as session:
+            yield session
+            bump_generation(session)
+        self.state.wrote()
+
+
+Handler = Callable[[QueryCall], Result]
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    handler: Handler
+    anonymous: bool = False  # e.g. AssumeRoleWithWebIdentity: unsigned requests allowed
+
+
+def register(
+    table: dict[str, Operation], name: str, *, anonymous: bool = False
+) -> Callable[[Handler], Handler]:
+    """Decorator adding a handler to an operation table under its AWS action name."""
+
+    def add(handler: Handler) -> Handler:
+        table[name] = Operation(handler, anonymous)
+        return handler
+
+    return add

@@ -1,0 +1,170 @@
+"""Authorization of S3 requests: the operation's action and resource, S3's condition keys, the
+bucket policy as the resource policy, and S3's AccessDenied wording.
+
+IAM User Guide, "Policy evaluation logic", and Amazon S3 User Guide, "How Amazon S3 authorizes a
+request": the bucket owner's account is the resource account; its bucket policy is the resource
+policy (compiled once per content, see ``server.authz.compiled``); a caller of another account
+needs both sides to allow; an anonymous caller only the bucket policy. S3 adds context to access
+denied messages for requests within the bucket owner's account ("User: <arn> is not authorized to
+perform: <action> on resource: "<arn>" because …"); other callers get "Access Denied".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+
+from monban.policy import Decision, MalformedPolicyDocument, NamedPolicy, PolicyKind, denial_clause
+from monban.protocol.errors import AwsError
+from monban.server.authz import compiled, decide
+from monban.services.s3.call import S3Call
+from monban.services.s3.names import bucket_arn, object_arn
+from monban.store.iam_read import PolicyText
+
+Context = dict[str, str | Sequence[str] | None]
+ACCESS_DENIED = "Access Denied"
+
+
+@dataclass(frozen=True, slots=True)
+class OperationRule:
+    action: str
+    resource: str  # "bucket" | "object" | "account"
+    source_action: str | None
+    condition_keys: tuple[str, ...]
+
+
+@cache
+def rules() -> Mapping[str, OperationRule]:
+    """The packaged S3 operation → IAM action table (``monban/data/s3-actions.json``)."""
+    text = resources.files("monban").joinpath("data/s3-actions.json").read_text()
+    table = json.loads(text)["operations"]
+    return {
+        name: OperationRule(
+            row["action"], row["resource"], row.get("source_action"), tuple(row.get("condition_keys", ()))
+        )
+        for name, row in table.items()
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class BucketFacts:
+    """What authorization needs of a bucket: its owner and policy text."""
+
+    name: str
+    owner: str
+    region: str
+    policy: str | None
+
+
+def bucket_policy(facts: BucketFacts) -> NamedPolicy | None:
+    """The compiled bucket policy (shared compile cache), or None."""
+    if not facts.policy:
+        return None
+    try:
+        return compiled(
+            PolicyText(f"arn:aws:s3:::{facts.name}/bucket-policy", facts.policy), PolicyKind.RESOURCE
+        )
+    except MalformedPolicyDocument:  # validated on write; a stale document grants nothing
+        return None
+
+
+def request_keys(call: S3Call) -> Context:
+    """Condition keys every S3 request carries (Service Authorization Reference for Amazon S3)."""
+    values: Context = {}
+    signed = call.signed
+    if signed is not None:
+        values["s3:authType"] = "REST-QUERY-STRING" if signed.presigned else "REST-HEADER"
+        values["s3:signatureversion"] = "AWS4-HMAC-SHA256"
+        age = (call.info.now - signed.amz_date).total_seconds() * 1000
+        values["s3:signatureAge"] = str(max(0, int(age)))
+        sha = call.header("x-amz-content-sha256")
+        if sha is not None:
+            values["s3:x-amz-content-sha256"] = sha
+    return values
+
+
+def operation_keys(call: S3Call, names: Sequence[str]) -> Context:
+    """The operation-specific keys listed for it in the table, from headers and query."""
+    sources = {
+        "s3:prefix": call.query.get("prefix"),
+        "s3:delimiter": call.query.get("delimiter"),
+        "s3:max-keys": call.query.get("max-keys") or call.query.get("max-uploads"),
+        "s3:x-amz-acl": call.header("x-amz-acl"),
+        "s3:x-amz-storage-class": call.header("x-amz-storage-class"),
+        "s3:x-amz-server-side-encryption": call.header("x-amz-server-side-encryption"),
+        "s3:x-amz-copy-source": call.header("x-amz-copy-source"),
+        "s3:x-amz-metadata-directive": call.header("x-amz-metadata-directive"),
+        "s3:if-match": call.header("if-match"),
+        "s3:if-none-match": call.header("if-none-match"),
+    }
+    return {name: sources[name] for name in names if sources.get(name) is not None}
+
+
+def denial(call: S3Call, action: str, resource: str, decision: Decision, owner: str | None) -> AwsError:
+    """S3's AccessDenied: detailed within the owner's account, plain "Access Denied" otherwise."""
+    caller = call.caller
+    if caller.is_anonymous or (owner is not None and owner != caller.account) or not decision.reason:
+        return AwsError("AccessDenied", ACCESS_DENIED)
+    return AwsError(
+        "AccessDenied",
+        f'User: {caller.arn} is not authorized to perform: {action} on resource: "{resource}"'
+        f"{denial_clause(decision)}",
+    )
+
+
+def check(
+    call: S3Call,
+    action: str,
+    resource: str,
+    bucket: BucketFacts | None,
+    extra: Context | None = None,
+) -> None:
+    """Raise AccessDenied unless ``action`` on ``resource`` is allowed (runs in a worker thread)."""
+    context = request_keys(call)
+    if bucket is not None:
+        context["s3:ResourceAccount"] = bucket.owner
+        context["aws:ResourceAccount"] = bucket.owner
+    if extra:
+        context.update(extra)
+    decision = decide(
+        call.state,
+        call.caller,
+        call.info,
+        action,
+        resource,
+        resource_account=bucket.owner if bucket is not None else None,
+        extra_context=context,
+        resource_policy=bucket_policy(bucket) if bucket is not None else None,
+    )
+    if not decision.allowed:
+        raise denial(call, action, resource, decision, bucket.owner if bucket is not None else None)
+
+
+def authorize_operation(
+    call: S3Call,
+    operation: str,
+    bucket: BucketFacts | None,
+    key: str | None = None,
+    extra: Context | None = None,
+) -> None:
+    """The table's action for ``operation`` on its bucket/object ARN, with its condition keys."""
+    rule = rules()[operation]
+    if rule.resource == "account":
+        if call.caller.is_anonymous:
+            raise AwsError("AccessDenied", ACCESS_DENIED)
+        resource = "arn:aws:s3:::*"
+    elif rule.resource == "bucket":
+        resource = bucket_arn(call.bucket)
+    else:
+        resource = object_arn(call.bucket, key if key is not None else call.key)
+    context = operation_keys(call, rule.condition_keys)
+    context.update({name: value for name, value in (extra or {}).items() if name in rule.condition_keys})
+    check(call, rule.action, resource, bucket, context)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)

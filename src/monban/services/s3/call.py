@@ -1,0 +1,55 @@
+"""What an S3 operation handler receives: the request, its caller and route, and shared helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+
+from monban import sigv4
+from monban.server.principal import Caller, RequestInfo
+from monban.server.state import AppState
+from monban.services.s3.routing import Route
+from monban.services.s3.storage import BlobStore
+
+if TYPE_CHECKING:  # pragma: no cover
+    pass
+
+S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
+
+
+@dataclass(frozen=True, slots=True)
+class S3Call:
+    """One authenticated S3 request (``caller`` is ANONYMOUS when it was unsigned)."""
+
+    state: AppState
+    request: Request
+    http: sigv4.HttpRequest
+    signed: sigv4.SignedRequest | None
+    caller: Caller
+    secret: str | None
+    info: RequestInfo
+    route: Route
+    blobs: BlobStore
+
+    @property
+    def bucket(self) -> str:
+        assert self.route.bucket is not None
+        return self.route.bucket
+
+    @property
+    def key(self) -> str:
+        assert self.route.key is not None
+        return self.route.key
+
+    @property
+    def query(self) -> dict[str, str]:
+        return self.route.query
+
+    def header(self, name: str) -> str | None:
+        return self.http.header(name)
+
+    def headers_with_prefix(self, prefix: str) -> list[tuple[str, str]]:
+        """Headers whose lower-cased name starts with ``prefix`` (names lower-cased, order kept)."""
+        return [(k.lower(), v) for k, v in self.http.headers if k.lower().startswith(prefix)]

@@ -1,0 +1,191 @@
+"""CopyObject (and the source side of UploadPartCopy).
+
+Amazon S3 API Reference, "CopyObject": ``x-amz-copy-source`` is ``[/]<bucket>/<key>`` URL-encoded;
+the caller needs s3:GetObject on the source (under the source bucket's owner and policy) and
+s3:PutObject on the destination. ``x-amz-metadata-directive`` COPY (default) keeps the source's
+metadata, REPLACE takes the request's; copying an object onto itself must change something. The
+bytes are copied file to file in a worker thread, never held whole in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from urllib.parse import unquote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from monban.protocol.errors import AwsError
+from monban.services.s3 import repo
+from monban.services.s3.access import BucketFacts, check
+from monban.services.s3.call import S3Call
+from monban.services.s3.conditions import byte_range, check_read
+from monban.services.s3.errors import invalid_argument, iso_ms, no_such_bucket
+from monban.services.s3.metadata import UploadMeta, upload_meta
+from monban.services.s3.names import bucket_name_ok, object_arn
+from monban.services.s3.objects import (
+    authorized_bucket,
+    commit_object,
+    missing_key,
+    now,
+    quoted,
+    write_headers,
+)
+from monban.services.s3.registry import operation, xml_response
+from monban.services.s3.repo import ObjectInfo
+from monban.services.s3.storage import Segment
+
+MAX_COPY = 5 * 1024**3
+_COPY_CONDITIONS = tuple(
+    f"x-amz-copy-source-{name}"
+    for name in ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    bucket: str
+    key: str
+    info: ObjectInfo
+
+
+def parse_source(text: str) -> tuple[str, str]:
+    """``bucket`` and ``key`` of an ``x-amz-copy-source`` header."""
+    path = text.split("?", 1)[0]
+    if "?versionId=" in text and not text.endswith("?versionId=null"):
+        raise invalid_argument("Invalid version id specified", "x-amz-copy-source", text)
+    decoded = unquote(path).lstrip("/")
+    bucket, slash, key = decoded.partition("/")
+    if not slash or not key or not bucket:
+        raise invalid_argument(
+            "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+            "x-amz-copy-source",
+            text,
+        )
+    return bucket, key
+
+
+def resolve_source(call: S3Call) -> Source:
+    """The copy source, authorized (s3:GetObject) and checked against the copy conditions."""
+    bucket, key = parse_source(call.header("x-amz-copy-source") or "")
+    if not bucket_name_ok(bucket):
+        raise no_such_bucket(bucket)
+    with call.state.db.transaction() as session:
+        facts: BucketFacts = repo.bucket_facts(session, bucket)
+        info = repo.find_object(session, bucket, key)
+    check(call, "s3:GetObject", object_arn(bucket, key), facts)
+    if info is None:
+        raise missing_key(_as_bucket(call, bucket), facts, key)
+    check_read(
+        {name: call.header(name) for name in _COPY_CONDITIONS},
+        info.etag,
+        info.last_modified,
+        prefix="x-amz-copy-source-",
+    )
+    return Source(bucket, key, info)
+
+
+def _as_bucket(call: S3Call, bucket: str) -> S3Call:
+    return replace(call, route=replace(call.route, bucket=bucket))
+
+
+def copy_bytes(call: S3Call, info: ObjectInfo, first: int, last: int) -> tuple[Segment, bytes]:
+    """Copy bytes ``first..last`` of ``info`` into a new blob; (segment, md5 digest)."""
+    md5 = hashlib.md5()
+    writer = call.blobs.create()
+    try:
+        if info.size:
+            for chunk in call.blobs.open_range(info.segments, first, last).chunks():
+                md5.update(chunk)
+                writer.write(chunk)
+        return writer.commit(), md5.digest()
+    except BaseException:
+        writer.discard()
+        raise
+
+
+def _destination_meta(call: S3Call, source: Source) -> UploadMeta:
+    directive = (call.header("x-amz-metadata-directive") or "COPY").upper()
+    if directive not in ("COPY", "REPLACE"):
+        raise invalid_argument("Unknown metadata directive.", "x-amz-metadata-directive", directive)
+    if directive == "REPLACE":
+        return upload_meta(call)
+    fresh = upload_meta(call)
+    info = source.info
+    same = source.bucket == call.bucket and source.key == call.key
+    if (
+        same
+        and call.header("x-amz-storage-class") is None
+        and call.header("x-amz-server-side-encryption") is None
+    ):
+        raise AwsError(
+            "InvalidRequest",
+            "This copy request is illegal because it is trying to copy an object to itself without changing "
+            "the object's metadata, storage class, website redirect location or encryption attributes.",
+        )
+    return UploadMeta(info.content_type, info.headers, info.user_metadata, fresh.storage_class)
+
+
+def _copy(call: S3Call) -> ObjectInfo:
+    authorized_bucket(call, "CopyObject")
+    source = resolve_source(call)
+    if source.info.size > MAX_COPY:
+        raise invalid_argument(
+            "The specified copy source is larger than the maximum allowable size for a copy "
+            "source: 5368709120",
+            "x-amz-copy-source",
+            call.header("x-amz-copy-source") or "",
+        )
+    meta = _destination_meta(call, source)
+    segment, md5 = copy_bytes(call, source.info, 0, source.info.size - 1)
+    full = source.info.checksum_type in (None, "FULL_OBJECT")
+    info = ObjectInfo(
+        call.bucket,
+        call.key,
+        (segment,),
+        source.info.size,
+        quoted(md5),
+        now(),
+        meta.content_type,
+        meta.headers,
+        meta.user_metadata,
+        source.info.checksum_algorithm if full else None,
+        source.info.checksum_value if full else None,
+        "FULL_OBJECT" if full and source.info.checksum_value else None,
+        None,
+        meta.storage_class,
+    )
+    try:
+        commit_object(call, info)
+    except BaseException:
+        call.blobs.delete([segment.blob_id])
+        raise
+    return info
+
+
+@operation("CopyObject")
+async def copy_object(call: S3Call) -> Response:
+    info = await run_in_threadpool(_copy, call)
+    result: dict[str, object] = {"LastModified": iso_ms(info.last_modified), "ETag": info.etag}
+    if info.checksum_algorithm and info.checksum_value:
+        result[f"Checksum{info.checksum_algorithm}"] = info.checksum_value
+    headers = write_headers(info)
+    headers.pop("ETag", None)
+    return xml_response("CopyObjectResult", result, headers=headers)
+
+
+def source_range(call: S3Call, info: ObjectInfo) -> tuple[int, int]:
+    """UploadPartCopy's ``x-amz-copy-source-range`` (``bytes=first-last``), or the whole source."""
+    text = call.header("x-amz-copy-source-range")
+    if text is None:
+        return 0, info.size - 1
+    span = byte_range(text, info.size)
+    if span is None or not text.strip().startswith("bytes=") or text.strip().startswith("bytes=-"):
+        raise invalid_argument(
+            "The x-amz-copy-source-range value must be of the form bytes=first-last where "
+            "first and last are the zero-based offsets of the first and last bytes to copy",
+            "x-amz-copy-source-range",
+            text,
+        )
+    return span

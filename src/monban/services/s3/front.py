@@ -1,0 +1,159 @@
+"""The S3 front: route, authenticate, dispatch, and render S3's errors.
+
+Everything an S3 request raises becomes S3's ``<Error>`` document (no body for HEAD, like S3),
+with ``x-amz-request-id``; an unexpected failure is logged and answered as InternalError — never a
+bare 500 page. A client that disconnects mid-upload gets nothing, and nothing it sent stays.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import UTC, datetime
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+
+from monban import sigv4
+from monban.protocol.errors import AwsError
+from monban.protocol.xml import s3_error
+from monban.server.auth import identify, valid_region
+from monban.server.principal import ANONYMOUS, Caller, RequestInfo
+from monban.server.state import AppState
+from monban.services.s3 import buckets, complete, copy, listing, multipart, objects, policy, uploads  # noqa: F401
+from monban.services.s3.call import S3Call
+from monban.services.s3.errors import from_sigv4
+from monban.services.s3.names import check_bucket_name, check_key
+from monban.services.s3.registry import OPERATIONS
+from monban.services.s3.routing import Route, route
+from monban.services.s3.storage import BlobStore
+
+log = logging.getLogger("monban.s3")
+
+
+def _request_id() -> str:
+    return secrets.token_hex(8).upper()
+
+
+def _presigned(http: sigv4.HttpRequest) -> bool:
+    return "X-Amz-Algorithm=" in http.query
+
+
+def _info(
+    state: AppState, request: Request, signed: sigv4.SignedRequest | None, request_id: str
+) -> RequestInfo:
+    client = request.client
+    return RequestInfo(
+        request_id=request_id,
+        now=datetime.now(UTC),
+        source_ip=client.host if client else "127.0.0.1",
+        user_agent=request.headers.get("user-agent", ""),
+        secure=request.url.scheme == "https",
+        region=signed.scope.region if signed else state.settings.region,
+        host=request.headers.get("host", ""),
+    )
+
+
+def authenticate(
+    state: AppState, http: sigv4.HttpRequest, signed: sigv4.SignedRequest | None, info: RequestInfo
+) -> tuple[Caller, str | None]:
+    """The caller and its secret (for chunk signatures); ANONYMOUS for unsigned requests.
+
+    AWS checks the request time and credential scope before it looks the key up.
+    """
+    if signed is None:
+        return ANONYMOUS, None
+    try:
+        sigv4.precheck(signed, now=info.now, expected_service="s3", valid_regions=valid_region)
+        try:
+            caller, secret = identify(state, signed, "s3", info.now)
+        except AwsError as error:
+            if error.code == "InvalidAccessKeyId":
+                raise AwsError(
+                    error.code, error.message, extra={"AWSAccessKeyId": signed.scope.access_key_id}
+                ) from None
+            raise
+        sigv4.verify(
+            signed,
+            http,
+            secret,
+            now=info.now,
+            body_sha256=None,
+            normalize_path=False,
+            expected_service="s3",
+            valid_regions=valid_region,
+            key_cache=state.signing_keys,
+        )
+    except sigv4.SigV4Error as exc:
+        raise from_sigv4(exc, signed, presigned=signed.presigned, region=state.settings.region) from exc
+    return caller, secret
+
+
+def _check_names(where: Route) -> None:
+    if where.bucket is not None:
+        check_bucket_name(where.bucket)
+    if where.key is not None:
+        check_key(where.key)
+
+
+def _has_body(http: sigv4.HttpRequest) -> bool:
+    length = http.header("content-length")
+    return http.header("transfer-encoding") is not None or (
+        length is not None and length.strip() not in ("", "0")
+    )
+
+
+# Codes whose HTTP status S3 gives differently from IAM/STS (Amazon S3 API Reference, "List of
+# error codes": ExpiredToken is 400 Bad Request in S3, 403 in STS).
+_S3_STATUS = {"ExpiredToken": 400}
+
+
+def error_response(error: AwsError, request_id: str, method: str, close: bool = False) -> Response:
+    """S3's error document. ``close`` ends the connection: a body we did not read (the client may
+    be waiting on ``Expect: 100-continue`` and never send it) must not be taken for the next request."""
+    headers = {"x-amz-request-id": request_id, "x-amz-id-2": request_id}
+    if close:
+        headers["Connection"] = "close"
+    status = _S3_STATUS.get(error.code, error.status)
+    if method == "HEAD" or status == 304:
+        return Response(b"", status, headers=headers)
+    body = s3_error(error, request_id, request_id)
+    return Response(body, status, headers=headers, media_type="application/xml")
+
+
+async def _dispatch(
+    state: AppState, request: Request, http: sigv4.HttpRequest, virtual_bucket: str | None, request_id: str
+) -> Response:
+    where = route(http, virtual_bucket)
+    try:
+        signed = sigv4.parse(http)
+    except sigv4.SigV4Error as exc:
+        raise from_sigv4(exc, None, presigned=_presigned(http), region=state.settings.region) from exc
+    info = _info(state, request, signed, request_id)
+    caller, secret = await run_in_threadpool(authenticate, state, http, signed, info)
+    _check_names(where)
+    call = S3Call(
+        state, request, http, signed, caller, secret, info, where, BlobStore(state.settings.data_dir)
+    )
+    return await OPERATIONS[where.operation](call)
+
+
+async def handle_s3(
+    state: AppState, request: Request, http: sigv4.HttpRequest, virtual_bucket: str | None
+) -> Response:
+    """One S3 request, start to finish."""
+    request_id = _request_id()
+    try:
+        response = await _dispatch(state, request, http, virtual_bucket, request_id)
+    except AwsError as error:
+        return error_response(error, request_id, http.method, _has_body(http))
+    except ClientDisconnect:
+        return Response(b"", 400)  # nobody is listening any more
+    except Exception:  # a bug must still answer in S3's shape, and be logged
+        log.exception("internal failure in S3 %s %s", http.method, http.path)
+        failure = AwsError("InternalError", "We encountered an internal error. Please try again.")
+        return error_response(failure, request_id, http.method, _has_body(http))
+    response.headers["x-amz-request-id"] = request_id
+    response.headers["x-amz-id-2"] = request_id
+    return response

@@ -1,0 +1,302 @@
+"""Object operations: PutObject, GetObject, HeadObject, DeleteObject, DeleteObjects.
+
+Amazon S3 API Reference. The ETag of a simple upload is the hex MD5 of its bytes, quoted. A GET
+streams the file range by range (never the whole object in memory); small objects are read in the
+same worker-thread hop as their metadata.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response, StreamingResponse
+
+from monban.protocol.errors import AwsError
+from monban.services.s3 import repo, xmlio
+from monban.services.s3.access import BucketFacts, authorize_operation, check
+from monban.services.s3.body import Received, read_document
+from monban.services.s3.call import S3Call
+from monban.services.s3.conditions import byte_range, check_read, etag_matches
+from monban.services.s3.errors import invalid_argument, no_such_key, precondition_failed
+from monban.services.s3.metadata import UploadMeta, checksum_headers, object_headers, upload_meta
+from monban.services.s3.names import bucket_arn, object_arn
+from monban.services.s3.registry import empty, operation, xml_response
+from monban.services.s3.repo import ObjectInfo
+from monban.services.s3.storage import RangeReader, Segment
+from monban.services.s3.upload import receive
+
+INLINE_LIMIT = 1024 * 1024
+MAX_DELETE_KEYS = 1000
+_READ_HEADERS = ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def quoted(md5: bytes) -> str:
+    return f'"{md5.hex()}"'
+
+
+def authorized_bucket(call: S3Call, operation_name: str, key: str | None = None) -> BucketFacts:
+    """The bucket (NoSuchBucket when absent), once the operation is authorized on it."""
+    with call.state.db.transaction() as session:
+        facts = repo.bucket_facts(session, call.bucket)
+    authorize_operation(call, operation_name, facts, key)
+    return facts
+
+
+def check_write_conditions(call: S3Call, existing: ObjectInfo | None, key: str) -> None:
+    """Conditional writes: ``If-None-Match: *`` fails when the key exists; ``If-Match`` needs it."""
+    if_none = call.header("if-none-match")
+    if if_none is not None:
+        if if_none.strip() != "*":
+            raise AwsError(
+                "NotImplemented",
+                "A header you provided implies functionality that is not implemented",
+                extra={"Header": "If-None-Match"},
+            )
+        if existing is not None:
+            raise precondition_failed("If-None-Match")
+    if_match = call.header("if-match")
+    if if_match is not None:
+        if existing is None:
+            raise no_such_key(key)
+        if not etag_matches(if_match, existing.etag):
+            raise precondition_failed("If-Match")
+
+
+def commit_object(call: S3Call, info: ObjectInfo) -> None:
+    """Store ``info`` under the bucket lock; delete the blobs it replaces after the commit."""
+    with call.state.db.transaction() as session:
+        repo.lock_bucket(session, info.bucket)
+        check_write_conditions(call, repo.find_object(session, info.bucket, info.key), info.key)
+        replaced = repo.store_object(session, info)
+    call.blobs.delete(replaced)
+
+
+def new_object(
+    call: S3Call, meta: UploadMeta, segments: tuple[Segment, ...], received: Received
+) -> ObjectInfo:
+    checksum = received.checksum
+    return ObjectInfo(
+        call.bucket,
+        call.key,
+        segments,
+        received.size,
+        quoted(received.md5),
+        now(),
+        meta.content_type,
+        meta.headers,
+        meta.user_metadata,
+        checksum.algorithm if checksum else None,
+        checksum.value if checksum else None,
+        "FULL_OBJECT" if checksum else None,
+        None,
+        meta.storage_class,
+    )
+
+
+def write_headers(info: ObjectInfo) -> dict[str, str]:
+    headers = {"ETag": info.etag, "x-amz-server-side-encryption": "AES256"}
+    headers.update(checksum_headers(info))
+    return headers
+
+
+@operation("PutObject")
+async def put_object(call: S3Call) -> Response:
+    await run_in_threadpool(authorized_bucket, call, "PutObject")
+    meta = upload_meta(call)
+
+    def then(segment: Segment, received: Received) -> ObjectInfo:
+        info = new_object(call, meta, (segment,), received)
+        commit_object(call, info)
+        return info
+
+    info = await receive(call, then)
+    return empty(200, write_headers(info))
+
+
+# --- reads ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReadPlan:
+    info: ObjectInfo
+    first: int
+    last: int
+    partial: bool
+    reader: RangeReader | None
+    inline: bytes | None
+
+
+def missing_key(call: S3Call, facts: BucketFacts, key: str) -> AwsError:
+    """NoSuchKey for a caller that may list the bucket; AccessDenied otherwise (S3 does not reveal
+    whether a key exists to those who cannot list it)."""
+    try:
+        check(call, "s3:ListBucket", bucket_arn(call.bucket), facts)
+    except AwsError as denied:
+        return denied
+    return no_such_key(key)
+
+
+def _part_range(call: S3Call, info: ObjectInfo) -> tuple[int, int] | None:
+    text = call.query.get("partNumber")
+    if text is None:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 10000:
+        raise invalid_argument(
+            "Part number must be an integer between 1 and 10000, inclusive", "partNumber", text
+        )
+    number = int(text)
+    segments = info.segments if info.parts_count else (Segment("", info.size),)
+    if number > len(segments):
+        raise AwsError(
+            "InvalidPartNumber",
+            "The requested partnumber is not satisfiable",
+            extra={"PartNumberRequested": text, "ActualPartCount": str(len(segments))},
+        )
+    first = sum(s.size for s in segments[: number - 1])
+    return first, first + segments[number - 1].size - 1
+
+
+def _plan(call: S3Call, operation_name: str, with_body: bool) -> ReadPlan:
+    facts = authorized_bucket(call, operation_name)
+    with call.state.db.transaction() as session:
+        found = repo.find_object(session, call.bucket, call.key)
+    if found is None:
+        raise missing_key(call, facts, call.key)
+    info = found
+    check_read({name: call.header(name) for name in _READ_HEADERS}, info.etag, info.last_modified)
+    span = _part_range(call, info)
+    if span is None:
+        span = byte_range(call.header("range"), info.size)
+    partial = span is not None
+    first, last = span if span is not None else (0, info.size - 1)
+    if not with_body or info.size == 0:
+        return ReadPlan(info, first, last, partial, None, b"" if with_body else None)
+    reader = call.blobs.open_range(info.segments, first, last)
+    if last - first + 1 <= INLINE_LIMIT:
+        return ReadPlan(info, first, last, partial, None, reader.read_all())
+    return ReadPlan(info, first, last, partial, reader, None)
+
+
+def _read_headers(call: S3Call, plan: ReadPlan) -> dict[str, str]:
+    info = plan.info
+    headers = object_headers(call, info)
+    length = plan.last - plan.first + 1 if info.size else 0
+    headers["Content-Length"] = str(length)
+    if plan.partial:
+        headers["Content-Range"] = f"bytes {plan.first}-{plan.last}/{info.size}"
+    if info.parts_count and "partNumber" in call.query:
+        headers["x-amz-mp-parts-count"] = str(info.parts_count)
+    if (call.header("x-amz-checksum-mode") or "").upper() == "ENABLED" and not plan.partial:
+        headers.update(checksum_headers(info))
+    return headers
+
+
+def _plan_read(call: S3Call) -> ReadPlan:
+    """The read plan; once more if a concurrent overwrite removed the files between row and open."""
+    try:
+        return _plan(call, "GetObject", True)
+    except FileNotFoundError:
+        return _plan(call, "GetObject", True)
+
+
+@operation("GetObject")
+async def get_object(call: S3Call) -> Response:
+    plan = await run_in_threadpool(_plan_read, call)
+    headers = _read_headers(call, plan)
+    status = 206 if plan.partial else 200
+    if plan.reader is not None:
+        return StreamingResponse(plan.reader.chunks(), status, headers=headers)
+    response = Response(plan.inline or b"", status, headers=headers)
+    return response
+
+
+@operation("HeadObject")
+async def head_object(call: S3Call) -> Response:
+    plan = await run_in_threadpool(_plan, call, "HeadObject", False)
+    headers = _read_headers(call, plan)
+    return Response(b"", 206 if plan.partial else 200, headers=headers)
+
+
+# --- deletes ----------------------------------------------------------------------------------
+
+
+def _delete_one(call: S3Call) -> None:
+    authorized_bucket(call, "DeleteObject")
+    with call.state.db.transaction() as session:
+        repo.lock_bucket(session, call.bucket)
+        removed = repo.remove_object(session, call.bucket, call.key)
+    call.blobs.delete(removed)
+
+
+@operation("DeleteObject")
+async def delete_object(call: S3Call) -> Response:
+    await run_in_threadpool(_delete_one, call)
+    return empty(204)
+
+
+def _delete_request(call: S3Call, body: bytes) -> tuple[bool, list[str]]:
+    root = xmlio.parse(body, "Delete")
+    quiet = (xmlio.child_text(root, "Quiet") or "").strip().lower() == "true"
+    keys = []
+    for item in xmlio.children(root, "Object"):
+        key = xmlio.child_text(item, "Key")
+        if key is None:
+            raise AwsError(
+                "MalformedXML",
+                "The XML you provided was not well-formed or did not validate against our published schema",
+            )
+        keys.append(key)
+    if not keys or len(keys) > MAX_DELETE_KEYS:
+        raise AwsError(
+            "MalformedXML",
+            "The XML you provided was not well-formed or did not validate against our published schema",
+        )
+    return quiet, keys
+
+
+def _delete_many(call: S3Call, quiet: bool, keys: list[str]) -> dict[str, object]:
+    """Each key authorized on its own ARN (s3:DeleteObject); denials reported per key."""
+    with call.state.db.transaction() as session:
+        facts = repo.bucket_facts(session, call.bucket)
+    allowed: list[str] = []
+    errors: list[dict[str, str]] = []
+    for key in keys:
+        try:
+            check(call, "s3:DeleteObject", object_arn(call.bucket, key), facts)
+            allowed.append(key)
+        except AwsError as error:
+            errors.append({"Key": key, "Code": error.code, "Message": error.message})
+    removed: list[str] = []
+    with call.state.db.transaction() as session:
+        repo.lock_bucket(session, call.bucket)
+        for key in allowed:
+            removed.extend(repo.remove_object(session, call.bucket, key))
+    call.blobs.delete(removed)
+    deleted = [] if quiet else [{"Key": key} for key in allowed]
+    return {"Deleted": deleted, "Error": errors}
+
+
+@operation("DeleteObjects")
+async def delete_objects(call: S3Call) -> Response:
+    if (
+        call.header("content-md5") is None
+        and not call.headers_with_prefix("x-amz-checksum-")
+        and (call.header("x-amz-sdk-checksum-algorithm") is None)
+    ):
+        raise AwsError("InvalidRequest", "Missing required header for this request: Content-MD5")
+    await run_in_threadpool(_bucket_exists, call)
+    body = await read_document(call, 2 * 1024 * 1024)
+    quiet, keys = _delete_request(call, body)
+    result = await run_in_threadpool(_delete_many, call, quiet, keys)
+    return xml_response("DeleteResult", result)
+
+
+def _bucket_exists(call: S3Call) -> None:
+    with call.state.db.transaction() as session:
+        repo.bucket_facts(session, call.bucket)

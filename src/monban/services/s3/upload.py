@@ -1,0 +1,78 @@
+"""Receiving an object's (or a part's) bytes into a new blob, all or nothing.
+
+The body streams into ``objects/tmp`` while it is hashed and checked; only a complete, verified
+body is renamed into place, and ``then`` (the metadata commit) runs right after in the same worker
+thread. If the client disconnects, a check fails or the commit fails, the blob is removed — no
+half-written object is ever visible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from starlette.concurrency import run_in_threadpool
+
+from monban.services.s3.body import MAX_OBJECT, BodySink, Received, check_size, stream_into
+from monban.services.s3.call import S3Call
+from monban.services.s3.storage import BlobWriter, Segment
+
+T = TypeVar("T")
+
+
+class _Target:
+    """Creates the blob file lazily, in a worker thread, on first use."""
+
+    def __init__(self, call: S3Call) -> None:
+        self._call = call
+        self.writer: BlobWriter | None = None
+
+    def write(self, data: bytes) -> None:
+        if self.writer is None:
+            self.writer = self._call.blobs.create()
+        self.writer.write(data)
+
+    def commit(self) -> Segment:
+        if self.writer is None:
+            self.writer = self._call.blobs.create()
+        return self.writer.commit()
+
+    def discard(self) -> None:
+        if self.writer is not None:
+            self.writer.discard()
+
+
+def _finish(
+    call: S3Call, sink: BodySink, target: _Target, rest: bytes, then: Callable[[Segment, Received], T]
+) -> T:
+    sink.feed(rest)
+    received = sink.finish()
+    segment = target.commit()
+    try:
+        return then(segment, received)
+    except BaseException:
+        call.blobs.delete([segment.blob_id])
+        raise
+
+
+async def receive(
+    call: S3Call,
+    then: Callable[[Segment, Received], T],
+    limit: int = MAX_OBJECT,
+    default_checksum: str | None = None,
+) -> T:
+    """Stream the body into a new blob, verify it, then run ``then(segment, received)``.
+
+    ``default_checksum`` is computed when the request names no checksum (a part of an upload
+    created with ``x-amz-checksum-algorithm``).
+    """
+    check_size(call, limit)
+    target = _Target(call)
+    sink = BodySink(call, None, limit, default_checksum)
+    sink.writer = target
+    try:
+        rest = await stream_into(call, sink)
+        return await run_in_threadpool(_finish, call, sink, target, rest, then)
+    except BaseException:
+        target.discard()
+        raise

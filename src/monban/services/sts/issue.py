@@ -1,0 +1,219 @@
+"""Minting temporary credentials, and the roles they stand for.
+
+Every STS call that hands out credentials (AssumeRole, GetSessionToken) and the instance-metadata
+endpoint end here: an ``ASIA…`` id that encodes the account, a fresh secret, and a session token
+sealed with ``keyring.sessions`` that carries everything the session means. Nothing is written to
+the database: a session is stateless (DESIGN.md, "Stateless credentials").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monban.credentials import ids
+from monban.credentials.keyring import KeyRing
+from monban.credentials.session import SessionClaims, seal_token, session_access_key_id
+from monban.policy import (
+    AuthzRequest,
+    Decision,
+    NamedPolicy,
+    PolicyKind,
+    PolicySet,
+    Principal,
+    RequestContext,
+)
+from monban.store import iam_read
+from monban.store.iam_read import PolicyText
+from monban.store.models import Role
+
+
+@dataclass(frozen=True, slots=True)
+class RoleRecord:
+    """What AssumeRole needs of a role (a plain record: no ORM object escapes a transaction)."""
+
+    id: str
+    account: str
+    name: str
+    path: str
+    arn: str
+    trust_policy: str
+    max_session_duration: int
+    tags: tuple[tuple[str, str], ...]
+
+
+def parse_role_arn(arn: str) -> tuple[str, str, str] | None:
+    """(account, path, name) of ``arn:aws:iam::<acct>:role/<path><name>``; None for anything else."""
+    fields = arn.split(":", 5)
+    if len(fields) != 6 or fields[:4] != ["arn", "aws", "iam", ""]:
+        return None
+    account, resource = fields[4], fields[5]
+    if len(account) != 12 or not account.isdigit() or not resource.startswith("role/"):
+        return None
+    rest = resource[4:]
+    cut = rest.rfind("/") + 1
+    path, name = rest[:cut], rest[cut:]
+    if not name or len(name) > 64:
+        return None
+    return account, path, name
+
+
+def find_role(session: Session, arn: str) -> RoleRecord | None:
+    """The role an ARN names: its account, its name (case-insensitive, as IAM keeps names) and
+    its path must all match."""
+    parsed = parse_role_arn(arn)
+    if parsed is None:
+        return None
+    account, path, name = parsed
+    query = select(Role).where(Role.account_id == account, Role.name_lower == name.lower())
+    role = session.scalar(query)
+    if role is None or role.path != path:
+        return None
+    return RoleRecord(
+        id=role.id,
+        account=role.account_id,
+        name=role.name,
+        path=role.path,
+        arn=role.arn,
+        trust_policy=role.trust_policy,
+        max_session_duration=role.max_session_duration,
+        tags=iam_read.entity_tags(session, "role", role.id),
+    )
+
+
+def trust_text(role: RoleRecord) -> PolicyText:
+    """The trust policy under the name explanations use for it."""
+    return PolicyText(f"{role.arn}/trust", role.trust_policy)
+
+
+def _load_trust(document: str, _kind: PolicyKind, name: str) -> NamedPolicy:
+    from monban.services.iam.roles import load_trust_policy
+
+    return load_trust_policy(document, name)
+
+
+def trust_policy(role: RoleRecord) -> NamedPolicy:
+    """The role's stored trust policy, compiled once (it may name unique ids of deleted principals)."""
+    from monban.server.authz import compiled
+
+    return compiled(trust_text(role), PolicyKind.TRUST, _load_trust)
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    """Freshly minted credentials: the claims and the token that seals them."""
+
+    claims: SessionClaims
+    token: str
+
+    def credentials(self) -> dict[str, Any]:
+        """The ``Credentials`` structure of STS responses (botocore: AccessKeyId, SecretAccessKey,
+        SessionToken, Expiration)."""
+        return {
+            "AccessKeyId": self.claims.access_key_id,
+            "SecretAccessKey": self.claims.secret_access_key,
+            "SessionToken": self.token,
+            "Expiration": self.claims.expiration,
+        }
+
+
+def issue(keyring: KeyRing, claims: SessionClaims) -> Issued:
+    """Seal ``claims`` (whose key id and secret are replaced by fresh ones) into a token."""
+    fresh = replace(
+        claims,
+        access_key_id=session_access_key_id(claims.account),
+        secret_access_key=ids.secret_access_key(),
+    )
+    return Issued(fresh, seal_token(fresh, keyring.sessions))
+
+
+@dataclass(frozen=True, slots=True)
+class RoleSessionSpec:
+    """Everything a role session is made of, besides the role (AssumeRole's parameters after
+    validation, or the instance-metadata endpoint's choices)."""
+
+    session_name: str
+    issued_at: int
+    duration: int
+    session_policy: str | None = None
+    policy_arns: tuple[str, ...] = ()
+    tags: tuple[tuple[str, str], ...] = ()
+    transitive_tag_keys: tuple[str, ...] = ()
+    source_identity: str | None = None
+    chained: bool = False
+    instance_profile: bool = False
+    caller_arn: str | None = None
+    mfa_authenticated_at: int | None = None
+
+
+def role_session(keyring: KeyRing, role: RoleRecord, spec: RoleSessionSpec) -> Issued:
+    """Credentials for a session of ``role``: ``AssumedRoleId`` ``<AROA…>:<session>``, ARN
+    ``arn:aws:sts::<acct>:assumed-role/<role name>/<session>`` (the role's path left out)."""
+    claims = SessionClaims(
+        access_key_id="",
+        secret_access_key="",
+        kind="role",
+        account=role.account,
+        issued_at=spec.issued_at,
+        expires_at=spec.issued_at + spec.duration,
+        principal_id=role.id,
+        principal_name=role.name,
+        principal_arn=role.arn,
+        session_name=spec.session_name,
+        session_policy=spec.session_policy,
+        policy_arns=spec.policy_arns,
+        tags=spec.tags,
+        transitive_tag_keys=spec.transitive_tag_keys,
+        source_identity=spec.source_identity,
+        mfa_authenticated_at=spec.mfa_authenticated_at,
+        chained=spec.chained,
+        instance_profile=spec.instance_profile,
+        caller_arn=spec.caller_arn,
+    )
+    return issue(keyring, claims)
+
+
+def assumed_role_user(claims: SessionClaims) -> dict[str, str]:
+    """The ``AssumedRoleUser`` structure."""
+    return {
+        "AssumedRoleId": f"{claims.principal_id}:{claims.session_name}",
+        "Arn": f"arn:aws:sts::{claims.account}:assumed-role/{claims.principal_name}/{claims.session_name}",
+    }
+
+
+def service_may_assume(
+    role: RoleRecord,
+    service: str,
+    now: datetime | None = None,
+    extra_context: Mapping[str, str | Sequence[str] | None] | None = None,
+) -> Decision:
+    """Does the role's trust policy let an AWS service principal (``ec2.amazonaws.com``) assume
+    it? Service principals have no identity policies: the trust policy alone decides (reference
+    §4). For the instance-metadata endpoint, which then calls :func:`role_session` with
+    ``instance_profile=True``."""
+    from monban.policy import evaluate
+
+    when = now or datetime.now(UTC)
+    principal = Principal("Service", role.account, service, service, service=service)
+    values: dict[str, str | Sequence[str] | None] = {
+        "aws:CurrentTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:EpochTime": str(int(when.timestamp())),
+        "aws:PrincipalServiceName": service,
+    }
+    values.update({f"aws:ResourceTag/{k}": v for k, v in role.tags})
+    values.update(extra_context or {})
+    request = AuthzRequest(
+        principal=principal,
+        action="sts:AssumeRole",
+        resource=role.arn,
+        resource_account=role.account,
+        context=RequestContext(values),
+        resource_policy=trust_policy(role),
+        is_trust_policy=True,
+    )
+    return evaluate(request, PolicySet())

@@ -1,0 +1,37 @@
+"""Server settings: command-line flags, with environment variables as defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_PORT = 4747
+
+
+def default_data_dir() -> Path:
+    env = os.environ.get("MONBAN_DATA_DIR")
+    return Path(env) if env else Path.home() / ".local" / "share" / "monban"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything ``monban serve`` is told. ``min_session_seconds`` lowers the 900 s floor of
+    DurationSeconds for test setups (AWS's floor stays the default)."""
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    data_dir: Path = field(default_factory=default_data_dir)
+    database_url: str | None = None
+    config_file: Path | None = None
+    workers: int = 1
+    min_session_seconds: int = 900
+    region: str = "us-east-1"
+    max_body_bytes: int = 1024 * 1024
+    cache_seconds: float = 1.0  # how long a worker trusts its cached IAM generation / revocations
+
+    @property
+    def database(self) -> str:
+        from monban.store.db import sqlite_url
+
+        return self.database_url or sqlite_url(self.data_dir)

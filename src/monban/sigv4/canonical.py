@@ -1,0 +1,179 @@
+"""The canonical request and string to sign (AWS SigV4, "Create a canonical request").
+
+Canonical request = method, canonical URI, canonical query, canonical headers, signed headers and
+payload hash, one per line. Everything here works on bytes where AWS does: a percent escape is
+decoded to the byte it names and re-encoded with upper-case hex, so ``%7e`` and ``~`` agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
+from urllib.parse import unquote_to_bytes
+
+from monban.sigv4.errors import format_amz_date
+from monban.sigv4.model import ALGORITHM, CredentialScope, HttpRequest
+
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
+_ENCODED = tuple(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in range(256))
+_WHITESPACE = re.compile(r"[ \t\r\n\f\v]+")
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
+def to_bytes(text: str) -> bytes:
+    """UTF-8 bytes of ``text``; bytes smuggled in by ``surrogateescape`` come back unchanged."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+
+
+def uri_encode(data: bytes, *, keep_slash: bool = False) -> str:
+    """AWS ``UriEncode``: every byte but the RFC 3986 unreserved set as ``%XY`` (upper-case hex)."""
+    if keep_slash:
+        return "/".join(uri_encode(part) for part in data.split(b"/"))
+    return "".join([_ENCODED[b] for b in data])
+
+
+def remove_dot_segments(path: str) -> str:
+    """RFC 3986 §5.2.4, plus the collapse of empty segments (``//``) that AWS services other than S3 do.
+
+    The trailing slash survives only when something is left (botocore ``remove_dot_segments``).
+    """
+    output: list[str] = []
+    for segment in path.split("/"):
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if output:
+                output.pop()
+            continue
+        output.append(segment)
+    first = "/" if path.startswith("/") else ""
+    last = "/" if path.endswith("/") and output else ""
+    return first + "/".join(output) + last
+
+
+def canonical_uri(path: str, *, normalize: bool, double_encode: bool) -> str:
+    """The canonical URI.
+
+    Services other than S3 remove dot segments and duplicate slashes and URI-encode the path as it
+    arrived ("each path segment must be URI-encoded twice"). S3 does neither: it URI-encodes each
+    segment once, so the segment is decoded first and re-encoded in canonical form.
+    """
+    if normalize:
+        path = remove_dot_segments(path)
+    if not path:
+        return "/"
+    if double_encode:
+        return uri_encode(to_bytes(path), keep_slash=True)
+    return "/".join(uri_encode(unquote_to_bytes(to_bytes(segment))) for segment in path.split("/"))
+
+
+def query_pairs(query: str) -> list[tuple[bytes, bytes]]:
+    """The decoded ``(name, value)`` pairs of a raw query string, in order; ``+`` means a space.
+
+    Empty members (``a=1&&b=2``) are skipped; a member without ``=`` has an empty value.
+    """
+    pairs: list[tuple[bytes, bytes]] = []
+    for member in to_bytes(query).split(b"&"):
+        if not member:
+            continue
+        name, _, value = member.partition(b"=")
+        pairs.append((_form_decode(name), _form_decode(value)))
+    return pairs
+
+
+def _form_decode(data: bytes) -> bytes:
+    return unquote_to_bytes(data.replace(b"+", b" "))
+
+
+def canonical_query(query: str, *, omit: Collection[str] = ()) -> str:
+    """The canonical query string: each name and value URI-encoded, sorted by name then value.
+
+    ``omit`` names parameters left out (``X-Amz-Signature`` of a presigned URL).
+    """
+    omitted = {to_bytes(name) for name in omit}
+    encoded = sorted(
+        (uri_encode(name), uri_encode(value)) for name, value in query_pairs(query) if name not in omitted
+    )
+    return "&".join(f"{name}={value}" for name, value in encoded)
+
+
+def header_value(value: str) -> str:
+    """Trim the value and collapse runs of whitespace (folded lines included) into one space."""
+    return _WHITESPACE.sub(" ", value).strip(" ")
+
+
+def canonical_headers(request: HttpRequest, signed_headers: Iterable[str]) -> tuple[str, tuple[str, ...]]:
+    """The canonical header lines for ``signed_headers`` and the signed names the request lacks.
+
+    Each line is ``lower(name):value`` with repeated headers joined by ``,`` in arrival order.
+    """
+    grouped: dict[str, list[str]] = {}
+    for name, value in request.headers:
+        grouped.setdefault(name.lower(), []).append(header_value(value))
+    lines: list[str] = []
+    missing: list[str] = []
+    for name in signed_headers:
+        values = grouped.get(name.lower())
+        if values is None:
+            missing.append(name)
+            continue
+        lines.append(f"{name.lower()}:{','.join(values)}\n")
+    return "".join(lines), tuple(missing)
+
+
+def canonical_request(
+    request: HttpRequest,
+    signed_headers: Sequence[str],
+    payload_hash: str,
+    *,
+    normalize_path: bool,
+    double_encode: bool | None = None,
+    omit_query: Collection[str] = (),
+) -> str:
+    """The canonical request (``double_encode`` defaults to ``normalize_path``: both off for S3 only)."""
+    text, _ = canonicalize(
+        request,
+        signed_headers,
+        payload_hash,
+        normalize_path=normalize_path,
+        double_encode=double_encode,
+        omit_query=omit_query,
+    )
+    return text
+
+
+def canonicalize(
+    request: HttpRequest,
+    signed_headers: Sequence[str],
+    payload_hash: str,
+    *,
+    normalize_path: bool,
+    double_encode: bool | None = None,
+    omit_query: Collection[str] = (),
+) -> tuple[str, tuple[str, ...]]:
+    """The canonical request and the signed header names absent from ``request``."""
+    headers, missing = canonical_headers(request, signed_headers)
+    encode_twice = normalize_path if double_encode is None else double_encode
+    text = "\n".join(
+        (
+            request.method.upper(),
+            canonical_uri(request.path, normalize=normalize_path, double_encode=encode_twice),
+            canonical_query(request.query, omit=omit_query),
+            headers,
+            ";".join(name.lower() for name in signed_headers),
+            payload_hash,
+        )
+    )
+    return text, missing
+
+
+def string_to_sign(amz_date: datetime | str, scope: CredentialScope | str, canonical: str) -> str:
+    """``AWS4-HMAC-SHA256``, the request time, the credential scope and the hex SHA-256 of ``canonical``."""
+    when = amz_date if isinstance(amz_date, str) else format_amz_date(amz_date)
+    digest = hashlib.sha256(to_bytes(canonical)).hexdigest()
+    return f"{ALGORITHM}\n{when}\n{scope}\n{digest}"

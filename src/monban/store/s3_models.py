@@ -1,0 +1,84 @@
+"""Tables of the S3-compatible object service: buckets, objects, multipart uploads and their parts.
+
+Object bytes live in files under ``<data dir>/objects`` named by generated ids (``blobs``); these
+rows are the only way to reach them, so an object is visible exactly when its row is committed.
+Keys compare byte-wise (UTF-8), as S3 lists them: SQLite's BINARY collation does that, PostgreSQL
+needs the ``C`` collation.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from monban.store.models import Base
+
+KEY_TYPE = String(1024).with_variant(String(1024, collation="C"), "postgresql")
+
+
+class Bucket(Base):
+    """A bucket: a global name, the account that created it (its owner), its Region and policy."""
+
+    __tablename__ = "s3_buckets"
+    name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    region: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    policy: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class S3Object(Base):
+    """The current version of one key. ``blobs`` is a JSON list of ``[blob id, size]`` segments
+    (one for a simple upload, one per part for a multipart upload)."""
+
+    __tablename__ = "s3_objects"
+    bucket: Mapped[str] = mapped_column(ForeignKey("s3_buckets.name", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(KEY_TYPE, primary_key=True)
+    blobs: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    etag: Mapped[str] = mapped_column(String(64))
+    last_modified: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    content_type: Mapped[str] = mapped_column(String(1024))
+    headers: Mapped[str] = mapped_column(Text, default="{}")
+    user_metadata: Mapped[str] = mapped_column(Text, default="[]")
+    checksum_algorithm: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    checksum_value: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    checksum_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    parts_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    storage_class: Mapped[str] = mapped_column(String(32), default="STANDARD")
+
+
+class MultipartUpload(Base):
+    """An upload started by CreateMultipartUpload, until it is completed or aborted."""
+
+    __tablename__ = "s3_multipart_uploads"
+    __table_args__ = (Index("ix_s3_multipart_uploads_bucket_key", "bucket", "key"),)
+    upload_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    bucket: Mapped[str] = mapped_column(ForeignKey("s3_buckets.name", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(KEY_TYPE)
+    initiated: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    initiator_arn: Mapped[str] = mapped_column(String(2048))
+    initiator_id: Mapped[str] = mapped_column(String(256))
+    content_type: Mapped[str] = mapped_column(String(1024))
+    headers: Mapped[str] = mapped_column(Text, default="{}")
+    user_metadata: Mapped[str] = mapped_column(Text, default="[]")
+    checksum_algorithm: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    checksum_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    storage_class: Mapped[str] = mapped_column(String(32), default="STANDARD")
+
+
+class UploadPart(Base):
+    """One uploaded part; its bytes are the blob ``blob_id``."""
+
+    __tablename__ = "s3_upload_parts"
+    upload_id: Mapped[str] = mapped_column(
+        ForeignKey("s3_multipart_uploads.upload_id", ondelete="CASCADE"), primary_key=True
+    )
+    part_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    blob_id: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    etag: Mapped[str] = mapped_column(String(64))
+    last_modified: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    checksum_value: Mapped[str | None] = mapped_column(String(128), nullable=True)

@@ -1,0 +1,108 @@
+"""Run a real ``monban serve`` in a subprocess on a free port, and make clients for it."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+REGION = "us-east-1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A running server and what a test needs to talk to it."""
+
+    endpoint: str
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+    log: Path
+    roots: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def client(
+        self,
+        service: str,
+        key: tuple[str, str] | None = None,
+        token: str | None = None,
+        account: str | None = None,
+        **config: Any,
+    ) -> Any:
+        """A boto3 client signed with ``key`` (default: the root key of ``account`` or the first)."""
+        if key is None:
+            key = self.roots[account] if account else next(iter(self.roots.values()))
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id=key[0],
+            aws_secret_access_key=key[1],
+            aws_session_token=token,
+            config=Config(retries={"max_attempts": 1}, **config),
+        )
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def read_roots(data_dir: Path) -> dict[str, tuple[str, str]]:
+    parser = configparser.ConfigParser()
+    parser.read(data_dir / "credentials")
+    return {
+        s.removeprefix("monban-"): (parser[s]["aws_access_key_id"], parser[s]["aws_secret_access_key"])
+        for s in parser.sections()
+    }
+
+
+def start_server(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> Server:
+    """Start ``monban serve`` and wait until /_monban/health answers."""
+    port = free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = data_dir / "server.log"
+    cmd = [
+        sys.executable,
+        "-m",
+        "monban.cli",
+        "serve",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        *args,
+    ]
+    handle = log.open("wb")
+    process = subprocess.Popen(
+        cmd, stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {log.read_text()}")
+        try:
+            with urllib.request.urlopen(endpoint + "/_monban/health", timeout=1) as response:
+                if response.status == 200:
+                    return Server(endpoint, data_dir, process, log, read_roots(data_dir))
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"server did not start: {log.read_text()}")
