@@ -7,20 +7,31 @@ HOST ?= 127.0.0.1
 PORT ?= 4747
 DATA_DIR ?= $(CURDIR)/.monban-data
 
-.PHONY: serve test lint typecheck unit bench clean
+.PHONY: serve test lint typecheck bench clean
 
-$(STAMP): pyproject.toml
+RUN_STAMP := $(VENV)/.installed-run
+
+$(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP)
+	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
 
 NODE_STAMP := tests/js/node_modules/.installed
 $(NODE_STAMP): tests/js/package.json tests/js/package-lock.json
 	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
-serve: $(STAMP)  ## set up and run monban with the quickstart bootstrap file
+serve: $(RUN_STAMP)  ## set up and run monban with the quickstart bootstrap file
 	$(BIN)/monban serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) --config examples/quickstart.yaml
 
 lint: $(STAMP)
@@ -33,8 +44,12 @@ typecheck: $(STAMP)
 test: lint typecheck $(NODE_STAMP)  ## set up and run every test
 	$(BIN)/pytest tests/policy --cov=monban.policy --cov-branch --cov-report=term-missing:skip-covered --cov-fail-under=100 -p no:cacheprovider
 	$(BIN)/pytest tests --ignore=tests/policy -n 2 -p no:cacheprovider
+	@if [ -n "$$MONBAN_TEST_POSTGRES_URL" ]; then \
+	  echo "e2e tests again on PostgreSQL"; \
+	  $(BIN)/pytest tests/e2e --backend postgres -n 2 -p no:cacheprovider; \
+	else echo "MONBAN_TEST_POSTGRES_URL is not set: e2e tests ran on SQLite only"; fi
 
-bench: $(STAMP)  ## benchmarks, as ratios to peers measured in the same run
+bench: $(BENCH_STAMP)  ## benchmarks, as ratios to peers measured in the same run
 	$(BIN)/python bench/run.py
 
 clean:

@@ -344,7 +344,7 @@ def list_shape(role: Role) -> dict[str, Any]:
 @register(OPERATIONS, "ListRoles")
 def list_roles(call: QueryCall) -> Result:
     prefix = check_path_prefix(call.params.get("PathPrefix"))
-    call.authorize("iam:ListRoles", "*")
+    call.authorize("iam:ListRoles", f"arn:aws:iam::{call.caller.account}:role{prefix}")
     with call.read() as session:
         query = select(Role).where(Role.account_id == call.caller.account).order_by(Role.name_lower)
         roles = [r for r in session.scalars(query) if r.path.startswith(prefix)]
