@@ -1,5 +1,6 @@
-"""Helpers of the IAM part-A tests: unique names, users with keys and policies, error parts,
-raw signed requests (for what boto3 would refuse to send)."""
+"""Helpers of the IAM and bootstrap tests: unique names, policy documents, users with keys and
+policies, new users/groups/roles, error parts, raw signed requests (for what boto3 would refuse to
+send), the ``aws`` CLI in a subprocess."""
 
 from __future__ import annotations
 
@@ -44,14 +45,57 @@ def deny(action: str | list[str], resource: str | list[str] = "*", **extra: Any)
     return {"Effect": "Deny", "Action": action, "Resource": resource, **extra}
 
 
+def trust(principal: Any) -> str:
+    """A trust policy letting ``principal`` call sts:AssumeRole."""
+    return document({"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"})
+
+
+EC2_TRUST = trust({"Service": "ec2.amazonaws.com"})
+TRUST_NOBODY = document({"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"})
+
+
 def error_of(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
     """(code, HTTP status, message) of a ClientError."""
+    code, message, status = error(caught)
+    return code, status, message
+
+
+def error(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
+    """(code, message, HTTP status) of a ClientError."""
     response = caught.value.response
     return (
         response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
         response["Error"]["Message"],
+        response["ResponseMetadata"]["HTTPStatusCode"],
     )
+
+
+def new_entity(iam: Any, kind: str, path: str = "/", role_trust: str = EC2_TRUST) -> str:
+    """A new user, group or role (trusting ``role_trust``); returns its name."""
+    name = uid(kind)
+    if kind == "user":
+        iam.create_user(UserName=name, Path=path)
+    elif kind == "group":
+        iam.create_group(GroupName=name, Path=path)
+    else:
+        iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=role_trust)
+    return name
+
+
+def account_of(server: Server) -> str:
+    """The account the server's default client (its first root) acts in."""
+    return next(iter(server.roots))
+
+
+def user_client(server: Server, *policies: str) -> tuple[str, Any]:
+    """A new user with the given inline policies: its ARN and an IAM client signed with its key."""
+    iam = server.client("iam")
+    name = uid("u")
+    arn = iam.create_user(UserName=name)["User"]["Arn"]
+    for index, text in enumerate(policies):
+        iam.put_user_policy(UserName=name, PolicyName=f"p{index}", PolicyDocument=text)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return arn, server.client("iam", key=(key["AccessKeyId"], key["SecretAccessKey"]))
 
 
 @dataclass
@@ -85,6 +129,10 @@ class Account:
 
     def arn(self, kind: str, name: str, path: str = "/") -> str:
         return f"arn:aws:iam::{self.id}:{kind}{path}{name}"
+
+    def entity(self, kind: str) -> str:
+        """A new user, group or role (trusting nobody); returns its name."""
+        return new_entity(self.iam(), kind, role_trust=TRUST_NOBODY)
 
 
 def first_account(server: Server) -> Account:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.e2e.iam_support import Account, allow, document, error_of, first_account, uid
+from tests.e2e.iam_support import EC2_TRUST, Account, allow, document, error_of, first_account, uid
 from tests.e2e.server import Server
 
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
@@ -37,8 +37,9 @@ def _by(items: list[dict[str, Any]], field: str, value: str) -> dict[str, Any]:
     return next(item for item in items if item[field] == value)
 
 
-def test_details_of_every_entity_kind(acct: Account) -> None:
-    iam = acct.iam()
+def _everything(iam: Any) -> tuple[str, str, str, str, str, str]:
+    """A policy with two versions, attached to a group and a role and bounding a user of the group;
+    the role in an instance profile. (policy name, policy ARN, group, user, role, profile)."""
     policy_name, group, user, role, profile = (
         uid("policy"),
         uid("group"),
@@ -57,15 +58,17 @@ def test_details_of_every_entity_kind(acct: Account) -> None:
     iam.put_user_policy(UserName=user, PolicyName="u", PolicyDocument=document(allow("iam:List*")))
     iam.attach_user_policy(UserName=user, PolicyArn=READ_ONLY)
     iam.put_user_permissions_boundary(UserName=user, PermissionsBoundary=policy_arn)
-    trust = document(
-        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
-    )
-    iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust, Tags=[{"Key": "tier", "Value": "web"}])
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=EC2_TRUST, Tags=[{"Key": "tier", "Value": "web"}])
     iam.put_role_policy(RoleName=role, PolicyName="r", PolicyDocument=document(allow("s3:GetObject")))
     iam.attach_role_policy(RoleName=role, PolicyArn=policy_arn)
     iam.create_instance_profile(InstanceProfileName=profile)
     iam.add_role_to_instance_profile(InstanceProfileName=profile, RoleName=role)
+    return policy_name, policy_arn, group, user, role, profile
 
+
+def test_details_of_every_entity_kind(acct: Account) -> None:
+    iam = acct.iam()
+    policy_name, policy_arn, group, user, role, profile = _everything(iam)
     details = _all(iam)
     u = _by(details["UserDetailList"], "UserName", user)
     assert u["Arn"] == acct.arn("user", user, "/details/") and u["GroupList"] == [group]

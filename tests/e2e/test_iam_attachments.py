@@ -3,58 +3,16 @@ the 10-policy quota, ListEntitiesForPolicy, the effect of an attachment on the e
 
 from __future__ import annotations
 
-import json
-import uuid
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.e2e.iam_support import allow, document, error, new_entity, uid
 from tests.e2e.server import Server
 
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 S3_READ_ONLY = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
-EC2_TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ],
-    }
-)
-
-
-def uid(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def document(*statements: dict[str, Any]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
-
-
-def allow(action: str | list[str], resource: str = "*", **extra: Any) -> dict[str, Any]:
-    return {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
-
-
-def error(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
-    response = caught.value.response
-    return (
-        response["Error"]["Code"],
-        response["Error"]["Message"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-    )
-
-
-def make(iam: Any, kind: str, path: str = "/") -> str:
-    """A new user, group or role; returns its name."""
-    name = uid(kind)
-    if kind == "user":
-        iam.create_user(UserName=name, Path=path)
-    elif kind == "group":
-        iam.create_group(GroupName=name, Path=path)
-    else:
-        iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=EC2_TRUST)
-    return name
 
 
 def calls(iam: Any, kind: str) -> tuple[Any, Any, Any, str]:
@@ -71,7 +29,7 @@ def calls(iam: Any, kind: str) -> tuple[Any, Any, Any, str]:
 @pytest.mark.parametrize("kind", ["user", "group", "role"])
 def test_attach_list_detach(server: Server, kind: str) -> None:
     iam = server.client("iam")
-    name = make(iam, kind)
+    name = new_entity(iam, kind)
     attach, detach, listed, param = calls(iam, kind)
     path = f"/{uid('p')}/"
     local = iam.create_policy(PolicyName=uid("local"), Path=path, PolicyDocument=document(allow("s3:*")))[
@@ -100,7 +58,7 @@ def test_attach_list_detach(server: Server, kind: str) -> None:
 )
 def test_ten_managed_policies_per_entity(server: Server, kind: str, quota: str) -> None:
     iam = server.client("iam")
-    name = make(iam, kind)
+    name = new_entity(iam, kind)
     attach, _, listed, param = calls(iam, kind)
     arns = [
         iam.create_policy(PolicyName=uid("q"), PolicyDocument=document(allow("s3:GetObject")))["Policy"][
@@ -119,7 +77,7 @@ def test_ten_managed_policies_per_entity(server: Server, kind: str, quota: str) 
 
 def test_attach_errors(server: Server) -> None:
     iam = server.client("iam")
-    user = make(iam, "user")
+    user = new_entity(iam, "user")
     missing = f"arn:aws:iam::{next(iter(server.roots))}:policy/{uid('nope')}"
     with pytest.raises(ClientError) as caught:
         iam.attach_user_policy(UserName=user, PolicyArn=missing)
@@ -142,8 +100,12 @@ def test_list_entities_for_policy(server: Server) -> None:
     policy = iam.create_policy(PolicyName=uid("shared"), PolicyDocument=document(allow("s3:*")))["Policy"][
         "Arn"
     ]
-    user, group, role = make(iam, "user", path), make(iam, "group", path), make(iam, "role", path)
-    bounded = make(iam, "user", path)
+    user, group, role = (
+        new_entity(iam, "user", path),
+        new_entity(iam, "group", path),
+        new_entity(iam, "role", path),
+    )
+    bounded = new_entity(iam, "user", path)
     iam.attach_user_policy(UserName=user, PolicyArn=policy)
     iam.attach_group_policy(GroupName=group, PolicyArn=policy)
     iam.attach_role_policy(RoleName=role, PolicyArn=policy)
@@ -175,7 +137,7 @@ def test_list_entities_for_policy(server: Server) -> None:
 
 def test_attachments_grant_and_detaching_revokes(server: Server) -> None:
     iam = server.client("iam")
-    user = make(iam, "user")
+    user = new_entity(iam, "user")
     key = iam.create_access_key(UserName=user)["AccessKey"]
     client = server.client("iam", key=(key["AccessKeyId"], key["SecretAccessKey"]))
     with pytest.raises(ClientError) as caught:
@@ -184,7 +146,7 @@ def test_attachments_grant_and_detaching_revokes(server: Server) -> None:
     iam.attach_user_policy(UserName=user, PolicyArn=READ_ONLY)
     assert "Roles" in client.list_roles(MaxItems=1)
     iam.detach_user_policy(UserName=user, PolicyArn=READ_ONLY)
-    group = make(iam, "group")
+    group = new_entity(iam, "group")
     iam.add_user_to_group(GroupName=group, UserName=user)
     with pytest.raises(ClientError) as caught:
         client.list_roles(MaxItems=1)
@@ -196,13 +158,13 @@ def test_attachments_grant_and_detaching_revokes(server: Server) -> None:
 def test_attach_is_authorized_with_the_policy_arn(server: Server) -> None:
     iam = server.client("iam")
     account = next(iter(server.roots))
-    target = make(iam, "user")
+    target = new_entity(iam, "user")
     only_s3 = document(
         allow(["iam:AttachUserPolicy", "iam:DetachUserPolicy"], f"arn:aws:iam::{account}:user/*",
               Condition={"ArnEquals": {"iam:PolicyARN": S3_READ_ONLY}}),
         allow("iam:ListAttachedUserPolicies", f"arn:aws:iam::{account}:user/*"),
     )  # fmt: skip
-    admin = make(iam, "user")
+    admin = new_entity(iam, "user")
     iam.put_user_policy(UserName=admin, PolicyName="attach", PolicyDocument=only_s3)
     key = iam.create_access_key(UserName=admin)["AccessKey"]
     client = server.client("iam", key=(key["AccessKeyId"], key["SecretAccessKey"]))
@@ -216,5 +178,5 @@ def test_attach_is_authorized_with_the_policy_arn(server: Server) -> None:
         p["PolicyArn"] for p in client.list_attached_user_policies(UserName=target)["AttachedPolicies"]
     ] == [S3_READ_ONLY]
     with pytest.raises(ClientError) as caught:
-        client.list_attached_group_policies(GroupName=make(iam, "group"))
+        client.list_attached_group_policies(GroupName=new_entity(iam, "group"))
     assert error(caught)[0] == "AccessDenied"

@@ -8,8 +8,18 @@ import re
 import urllib.parse
 
 import pytest
+from botocore.exceptions import ClientError
 
-from tests.e2e.iam_support import Account, RawResponse, document, first_account, raw_request, uid
+from tests.e2e.iam_support import (
+    Account,
+    RawResponse,
+    allow,
+    document,
+    error_of,
+    first_account,
+    raw_request,
+    uid,
+)
 from tests.e2e.server import Server
 
 
@@ -183,3 +193,41 @@ def test_success_envelope_is_aws_shaped(acct: Account) -> None:
     assert f"<UserName>{name}</UserName>" in response.body and "<RequestId>" in response.body
     deleted = raw_request(acct.server, _form(Action="DeleteUser", UserName=name))
     assert deleted.status == 200 and "<DeleteUserResult>" not in deleted.body
+
+
+# '²' is a digit to str.isdigit() but no number to int(), and '١' (Arabic-Indic one) matches a
+# Unicode \d: neither makes a member index, an account id or a policy ARN (fix: '²' in a member
+# index of SimulateCustomPolicy was a 500, and a ResourceOwner of twelve '²' was taken as an account).
+SUPERSCRIPT_ACCOUNT = "²" * 12
+ARABIC_ACCOUNT = "١٢٣٤٥٦٧٨٩٠١٢"
+
+
+def _simulate(server: Server, statement: dict[str, object], **params: str) -> RawResponse:
+    policy = document(statement)
+    form = {"Action": "SimulateCustomPolicy", "PolicyInputList.member.1": policy, **params}
+    return raw_request(server, _form(**{"ActionNames.member.1": "iam:GetUser", **form}))
+
+
+def test_a_unicode_digit_member_index_is_not_a_500(server: Server) -> None:
+    alice_only = allow("iam:GetUser", Condition={"StringEquals": {"aws:username": "alice"}})
+    entry = "ContextEntries.member.1."
+    context = {f"{entry}ContextKeyName": "aws:username", f"{entry}ContextKeyType": "string"}
+    response = _simulate(server, alice_only, **context, **{f"{entry}ContextKeyValues.member.²": "alice"})
+    # like any member whose index is not an ASCII number, the value is read (before the numbered ones)
+    assert response.status == 200, response.body
+    assert "<EvalDecision>allowed</EvalDecision>" in response.body
+
+
+def test_unicode_digits_are_no_account_id(server: Server, acct: Account) -> None:
+    refused = _simulate(server, allow("iam:GetUser"), ResourceOwner=SUPERSCRIPT_ACCOUNT)
+    assert (refused.status, _code(refused)) == (400, "InvalidInput")
+    assert _message(refused) == f"Invalid ResourceOwner: {SUPERSCRIPT_ACCOUNT}."
+    # a resource ARN without an ASCII account id is in the caller's account: no cross-account check
+    resource = f"arn:aws:iam::{SUPERSCRIPT_ACCOUNT}:user/x"
+    same_account = _simulate(server, allow("iam:GetUser"), **{"ResourceArns.member.1": resource})
+    assert same_account.status == 200, same_account.body
+    assert "<EvalDecision>allowed</EvalDecision>" in same_account.body
+    policy_arn = f"arn:aws:iam::{ARABIC_ACCOUNT}:policy/p"
+    with pytest.raises(ClientError) as caught:
+        acct.iam().attach_user_policy(UserName=uid("u"), PolicyArn=policy_arn)
+    assert error_of(caught) == ("InvalidInput", 400, f"ARN {policy_arn} is not valid.")

@@ -3,39 +3,17 @@ authorization, and their effect on the bounded entity's own requests (users and 
 
 from __future__ import annotations
 
-import json
-import uuid
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.e2e.iam_support import EC2_TRUST, account_of, allow, document, error, new_entity, uid
 from tests.e2e.server import Server
 
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
 S3_READ_ONLY = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
 OTHER_ACCOUNT = "123456789012"
-
-
-def uid(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def document(*statements: dict[str, Any]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
-
-
-def allow(action: str | list[str], resource: str = "*", **extra: Any) -> dict[str, Any]:
-    return {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
-
-
-def error(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
-    response = caught.value.response
-    return (
-        response["Error"]["Code"],
-        response["Error"]["Message"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-    )
 
 
 def s3_and_iam_get_boundary(iam: Any) -> str:
@@ -168,3 +146,57 @@ def test_setting_a_boundary_can_be_required_by_condition(server: Server) -> None
     with pytest.raises(ClientError) as caught:
         client.delete_user_permissions_boundary(UserName=target)  # now there is none
     assert error(caught)[0] == "AccessDenied"
+
+
+def test_a_missing_boundary_is_refused_alike_everywhere(server: Server) -> None:
+    """CreateUser, CreateRole and Put{User,Role}PermissionsBoundary share one check and AWS's wording."""
+    iam = server.client("iam")
+    missing = f"arn:aws:iam::{account_of(server)}:policy/{uid('nope')}"
+    user, role = new_entity(iam, "user"), new_entity(iam, "role")
+    for call in (
+        lambda: iam.create_user(UserName=uid("u"), PermissionsBoundary=missing),
+        lambda: iam.create_role(
+            RoleName=uid("r"), AssumeRolePolicyDocument=EC2_TRUST, PermissionsBoundary=missing
+        ),
+        lambda: iam.put_user_permissions_boundary(UserName=user, PermissionsBoundary=missing),
+        lambda: iam.put_role_permissions_boundary(RoleName=role, PermissionsBoundary=missing),
+    ):
+        with pytest.raises(ClientError) as caught:
+            call()
+        assert error(caught) == (
+            "NoSuchEntity",
+            f"Scope ARN: {missing} does not exist or is not attachable.",
+            404,
+        )
+
+
+def test_only_get_user_and_get_role_show_the_boundary(server: Server) -> None:
+    """AWS returns PermissionsBoundary from GetUser and GetRole only: not from ListUsers, GetGroup's
+    users, ListRoles or the roles of an instance profile (awsdocs/iam-user-guide#81). The
+    instance-profile operations showed it before (they used GetRole's shape)."""
+    iam = server.client("iam")
+    path = f"/{uid('listed')}/"
+    user, group, role = (new_entity(iam, kind, path) for kind in ("user", "group", "role"))
+    iam.put_user_permissions_boundary(UserName=user, PermissionsBoundary=S3_READ_ONLY)
+    iam.put_role_permissions_boundary(RoleName=role, PermissionsBoundary=S3_READ_ONLY)
+    iam.add_user_to_group(GroupName=group, UserName=user)
+    profile = uid("profile")
+    iam.create_instance_profile(InstanceProfileName=profile, Path=path)
+    iam.add_role_to_instance_profile(InstanceProfileName=profile, RoleName=role)
+    assert (
+        iam.get_user(UserName=user)["User"]["PermissionsBoundary"]["PermissionsBoundaryArn"] == S3_READ_ONLY
+    )
+    assert (
+        iam.get_role(RoleName=role)["Role"]["PermissionsBoundary"]["PermissionsBoundaryArn"] == S3_READ_ONLY
+    )
+    users = iam.list_users(PathPrefix=path)["Users"] + iam.get_group(GroupName=group)["Users"]
+    roles = iam.list_roles(PathPrefix=path)["Roles"]
+    roles += iam.get_instance_profile(InstanceProfileName=profile)["InstanceProfile"]["Roles"]
+    for listing in (
+        iam.list_instance_profiles(PathPrefix=path),
+        iam.list_instance_profiles_for_role(RoleName=role),
+    ):
+        roles += [entry for shown in listing["InstanceProfiles"] for entry in shown["Roles"]]
+    assert [u["UserName"] for u in users] == [user, user]
+    assert [r["RoleName"] for r in roles] == [role] * 4
+    assert all("PermissionsBoundary" not in entry for entry in users + roles)

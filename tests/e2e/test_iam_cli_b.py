@@ -4,46 +4,16 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-import uuid
-from pathlib import Path
 from typing import Any
 
-from tests.e2e.server import REGION, Server
-
-AWS = str(Path(sys.executable).parent / "aws")
-EC2_TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ],
-    }
-)
-
-
-def uid(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+from tests.e2e.iam_support import EC2_TRUST, aws_cli, uid
+from tests.e2e.server import Server
 
 
 def aws(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
     """``aws --endpoint-url <server> iam <args> --output json`` as the first account's root."""
-    akid, secret = next(iter(server.roots.values()))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        {
-            "AWS_ACCESS_KEY_ID": akid,
-            "AWS_SECRET_ACCESS_KEY": secret,
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_CONFIG_FILE": os.devnull,
-            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-            "AWS_PAGER": "",
-        }
-    )
-    command = [AWS, "--endpoint-url", server.endpoint, "iam", *args, "--output", "json"]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
+    return aws_cli(server, "iam", *args, key=next(iter(server.roots.values())))
 
 
 def ok(server: Server, *args: str) -> Any:

@@ -10,26 +10,20 @@ import pytest
 from botocore.exceptions import ClientError
 
 from monban.policy import MalformedPolicyDocument, PolicyKind, parse_policy
-from tests.e2e.iam_support import Account, allow, document, error_of, first_account, uid
+from tests.e2e.iam_support import (
+    Account,
+    allow,
+    document,
+    error_of,
+    first_account,
+    uid,
+)
 from tests.e2e.server import Server
-
-TRUST_NOBODY = document({"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"})
 
 
 @pytest.fixture
 def acct(server: Server) -> Account:
     return first_account(server)
-
-
-def _entity(acct: Account, kind: str) -> str:
-    iam, name = acct.iam(), uid(kind)
-    if kind == "user":
-        iam.create_user(UserName=name)
-    elif kind == "group":
-        iam.create_group(GroupName=name)
-    else:
-        iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST_NOBODY)
-    return name
 
 
 def _call(iam: Any, verb: str, kind: str, entity: str, **params: Any) -> Any:
@@ -41,7 +35,7 @@ def _call(iam: Any, verb: str, kind: str, entity: str, **params: Any) -> Any:
 @pytest.mark.parametrize("kind", ["user", "group", "role"])
 def test_put_get_list_delete(acct: Account, kind: str) -> None:
     iam = acct.iam()
-    entity = _entity(acct, kind)
+    entity = acct.entity(kind)
     text = document(allow("s3:GetObject", "arn:aws:s3:::bucket/*"))
     _call(iam, "put", kind, entity, PolicyName="read", PolicyDocument=text)
     _call(iam, "put", kind, entity, PolicyName="also", PolicyDocument=document(allow("s3:ListBucket")))
@@ -66,7 +60,7 @@ def test_put_get_list_delete(acct: Account, kind: str) -> None:
 
 def test_document_is_url_encoded_on_the_wire(acct: Account) -> None:
     iam = acct.iam()
-    user = _entity(acct, "user")
+    user = acct.entity("user")
     text = '{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}}'
     iam.put_user_policy(UserName=user, PolicyName="spaced", PolicyDocument=text)
     raw: list[bytes] = []
@@ -89,7 +83,7 @@ def test_document_is_url_encoded_on_the_wire(acct: Account) -> None:
 def test_malformed_documents(acct: Account, text: str) -> None:
     with pytest.raises(MalformedPolicyDocument) as expected:
         parse_policy(text, PolicyKind.IDENTITY)
-    user = _entity(acct, "user")
+    user = acct.entity("user")
     with pytest.raises(ClientError) as caught:
         acct.iam().put_user_policy(UserName=user, PolicyName="bad", PolicyDocument=text)
     assert error_of(caught) == ("MalformedPolicyDocument", 400, expected.value.message)
@@ -109,7 +103,7 @@ def _sized(characters: int) -> str:
 @pytest.mark.parametrize(("kind", "limit"), [("user", 2048), ("group", 5120), ("role", 10240)])
 def test_inline_size_quota(acct: Account, kind: str, limit: int) -> None:
     iam = acct.iam()
-    entity = _entity(acct, kind)
+    entity = acct.entity(kind)
     half = limit // 2
     _call(iam, "put", kind, entity, PolicyName="one", PolicyDocument=_sized(half))
     _call(iam, "put", kind, entity, PolicyName="two", PolicyDocument=_sized(limit - half))  # exactly full
@@ -132,7 +126,7 @@ def test_missing_entity_and_bad_names(acct: Account) -> None:
     with pytest.raises(ClientError) as caught:
         iam.put_role_policy(RoleName=ghost, PolicyName="p", PolicyDocument=document(allow("s3:*")))
     assert error_of(caught) == ("NoSuchEntity", 404, f"The role with name {ghost} cannot be found.")
-    user = _entity(acct, "user")
+    user = acct.entity("user")
     with pytest.raises(ClientError) as caught:
         iam.put_user_policy(UserName=user, PolicyName="bad name", PolicyDocument=document(allow("s3:*")))
     assert error_of(caught)[:2] == ("ValidationError", 400)
@@ -160,7 +154,7 @@ def test_inline_policy_takes_effect_and_deny_wins(acct: Account) -> None:
 
 
 def test_put_policy_needs_permission_on_the_entity(acct: Account) -> None:
-    target = _entity(acct, "user")
+    target = acct.entity("user")
     name, key = acct.user("escalator", allow("iam:PutUserPolicy", acct.arn("user", "${aws:username}")))
     acct.iam(key).put_user_policy(UserName=name, PolicyName="self", PolicyDocument=document(allow("s3:*")))
     with pytest.raises(ClientError) as caught:

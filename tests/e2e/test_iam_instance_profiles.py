@@ -3,41 +3,12 @@
 from __future__ import annotations
 
 import json
-import uuid
-from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.e2e.iam_support import EC2_TRUST, error, new_entity, uid
 from tests.e2e.server import Server
-
-EC2_TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ],
-    }
-)
-
-
-def uid(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def error(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
-    response = caught.value.response
-    return (
-        response["Error"]["Code"],
-        response["Error"]["Message"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-    )
-
-
-def role(iam: Any) -> str:
-    name = uid("role")
-    iam.create_role(RoleName=name, AssumeRolePolicyDocument=EC2_TRUST)
-    return name
 
 
 def test_instance_profile_lifecycle(server: Server) -> None:
@@ -53,7 +24,7 @@ def test_instance_profile_lifecycle(server: Server) -> None:
     with pytest.raises(ClientError) as caught:
         iam.create_instance_profile(InstanceProfileName=name.upper())
     assert error(caught) == ("EntityAlreadyExists", f"Instance Profile {name.upper()} already exists.", 409)
-    role_name = role(iam)
+    role_name = new_entity(iam, "role")
     iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=role_name)
     fetched = iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
     assert [r["RoleName"] for r in fetched["Roles"]] == [role_name]
@@ -76,7 +47,7 @@ def test_one_role_per_instance_profile(server: Server) -> None:
     iam = server.client("iam")
     name = uid("profile")
     iam.create_instance_profile(InstanceProfileName=name)
-    first, second = role(iam), role(iam)
+    first, second = new_entity(iam, "role"), new_entity(iam, "role")
     iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=first)
     for extra in (second, first):
         with pytest.raises(ClientError) as caught:
@@ -137,7 +108,9 @@ def test_instance_profile_calls_need_permission(server: Server) -> None:
         lambda: client.create_instance_profile(InstanceProfileName=uid("profile")),
         lambda: client.delete_instance_profile(InstanceProfileName=name),
         lambda: client.list_instance_profiles(),
-        lambda: client.add_role_to_instance_profile(InstanceProfileName=name, RoleName=role(iam)),
+        lambda: client.add_role_to_instance_profile(
+            InstanceProfileName=name, RoleName=new_entity(iam, "role")
+        ),
     ):
         with pytest.raises(ClientError) as caught:
             call()

@@ -4,54 +4,18 @@ ListPolicies' filters, AWS managed policies, account isolation and authorization
 from __future__ import annotations
 
 import json
-import uuid
-from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.e2e.iam_support import account_of, allow, document, error, uid, user_client
 from tests.e2e.server import Server
 
 OTHER_ACCOUNT = "123456789012"  # the second account of tests/e2e/bootstrap.yaml
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 
 
-def uid(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def document(*statements: dict[str, Any]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
-
-
-def allow(action: str | list[str], resource: str = "*") -> dict[str, Any]:
-    return {"Effect": "Allow", "Action": action, "Resource": resource}
-
-
 S3_READ = document(allow(["s3:GetObject", "s3:ListBucket"]))
-
-
-def error(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
-    response = caught.value.response
-    return (
-        response["Error"]["Code"],
-        response["Error"]["Message"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-    )
-
-
-def account_of(server: Server) -> str:
-    return next(iter(server.roots))
-
-
-def user_client(server: Server, *policies: str) -> Any:
-    iam = server.client("iam")
-    name = uid("u")
-    iam.create_user(UserName=name)
-    for index, text in enumerate(policies):
-        iam.put_user_policy(UserName=name, PolicyName=f"p{index}", PolicyDocument=text)
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    return server.client("iam", key=(key["AccessKeyId"], key["SecretAccessKey"]))
 
 
 def test_create_and_get_policy(server: Server) -> None:
@@ -297,7 +261,7 @@ def test_malformed_policy_arn_is_invalid_input(server: Server) -> None:
 def test_policy_calls_need_permission(server: Server) -> None:
     account = account_of(server)
     path = f"/{uid('own')}/"
-    allowed = user_client(
+    _, allowed = user_client(
         server,
         document(
             allow(
@@ -306,7 +270,7 @@ def test_policy_calls_need_permission(server: Server) -> None:
             )
         ),
     )
-    nobody = user_client(server)
+    _, nobody = user_client(server)
     name = uid("policy")
     with pytest.raises(ClientError) as caught:
         nobody.create_policy(PolicyName=name, Path=path, PolicyDocument=S3_READ)

@@ -5,53 +5,13 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-import uuid
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.e2e.iam_support import EC2_TRUST, account_of, document, error, trust, uid, user_client
 from tests.e2e.server import Server
-
-
-def uid(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def document(*statements: dict[str, Any]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
-
-
-def trust(principal: Any) -> str:
-    return document({"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"})
-
-
-EC2_TRUST = trust({"Service": "ec2.amazonaws.com"})
-
-
-def error(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
-    response = caught.value.response
-    return (
-        response["Error"]["Code"],
-        response["Error"]["Message"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-    )
-
-
-def account_of(server: Server) -> str:
-    return next(iter(server.roots))
-
-
-def user_client(server: Server, *policies: str) -> tuple[str, Any]:
-    """A new user with the given inline policies, and an IAM client signed with its key."""
-    iam = server.client("iam")
-    name = uid("u")
-    arn = iam.create_user(UserName=name)["User"]["Arn"]
-    for index, text in enumerate(policies):
-        iam.put_user_policy(UserName=name, PolicyName=f"p{index}", PolicyDocument=text)
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    return arn, server.client("iam", key=(key["AccessKeyId"], key["SecretAccessKey"]))
-
 
 # --- CRUD ---------------------------------------------------------------------------------------
 

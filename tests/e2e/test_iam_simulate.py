@@ -4,44 +4,19 @@ matched statements and their positions, context entries, boundaries, resource po
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.e2e.iam_support import EC2_TRUST, document, error, uid
 from tests.e2e.server import Server
 
 OTHER_ACCOUNT = "123456789012"
-EC2_TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ],
-    }
-)
-
-
-def uid(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def document(*statements: dict[str, Any]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
 def statement(effect: str, action: str | list[str], resource: str = "*", **extra: Any) -> dict[str, Any]:
     return {"Effect": effect, "Action": action, "Resource": resource, **extra}
-
-
-def error(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
-    response = caught.value.response
-    return (
-        response["Error"]["Code"],
-        response["Error"]["Message"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-    )
 
 
 def decisions(results: list[dict[str, Any]]) -> dict[tuple[str, str], str]:

@@ -9,24 +9,19 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.e2e.iam_support import Account, allow, document, error_of, first_account, uid
+from tests.e2e.iam_support import (
+    Account,
+    allow,
+    error_of,
+    first_account,
+    uid,
+)
 from tests.e2e.server import Server
-
-TRUST_NOBODY = document({"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"})
 
 
 @pytest.fixture
 def acct(server: Server) -> Account:
     return first_account(server)
-
-
-def _entity(acct: Account, kind: str) -> str:
-    name = uid(kind)
-    if kind == "user":
-        acct.iam().create_user(UserName=name)
-    else:
-        acct.iam().create_role(RoleName=name, AssumeRolePolicyDocument=TRUST_NOBODY)
-    return name
 
 
 def _ops(iam: Any, kind: str, name: str) -> tuple[Any, Any, Any]:
@@ -42,7 +37,7 @@ def _ops(iam: Any, kind: str, name: str) -> tuple[Any, Any, Any]:
 
 @pytest.mark.parametrize("kind", ["user", "role"])
 def test_tag_overwrite_untag_and_list(acct: Account, kind: str) -> None:
-    name = _entity(acct, kind)
+    name = acct.entity(kind)
     tag, untag, listed = _ops(acct.iam(), kind, name)
     tag(
         [
@@ -69,7 +64,7 @@ def test_tag_overwrite_untag_and_list(acct: Account, kind: str) -> None:
 
 @pytest.mark.parametrize("kind", ["user", "role"])
 def test_fifty_tag_quota(acct: Account, kind: str) -> None:
-    name = _entity(acct, kind)
+    name = acct.entity(kind)
     tag, _untag, listed = _ops(acct.iam(), kind, name)
     tag([{"Key": f"k{i}", "Value": str(i)} for i in range(50)])
     tag([{"Key": "K7", "Value": "overwritten"}])  # still 50
@@ -81,7 +76,7 @@ def test_fifty_tag_quota(acct: Account, kind: str) -> None:
 
 
 def test_invalid_tags_are_refused_whole(acct: Account) -> None:
-    name = _entity(acct, "user")
+    name = acct.entity("user")
     iam = acct.iam(parameter_validation=False)
     tag, _untag, listed = _ops(iam, "user", name)
     cases = [
@@ -118,7 +113,7 @@ def test_invalid_tags_are_refused_whole(acct: Account) -> None:
 
 
 def test_untag_key_validation(acct: Account) -> None:
-    name = _entity(acct, "role")
+    name = acct.entity("role")
     with pytest.raises(ClientError) as caught:
         acct.iam(parameter_validation=False).untag_role(RoleName=name, TagKeys=["bad!"])
     code, status, message = error_of(caught)

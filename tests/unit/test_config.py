@@ -56,6 +56,15 @@ def test_quickstart_is_valid() -> None:
         alice_account.account_id = "x"  # type: ignore[misc]  # frozen
 
 
+@pytest.mark.parametrize("digits", ["١٢٣٤٥٦٧٨٩٠١٢", "²" * 12])
+def test_account_id_is_twelve_ascii_digits(digits: str) -> None:
+    """Arabic-Indic digits match a Unicode ``\\d`` (they were taken as an account id); '²' passes
+    ``str.isdigit``. Neither is an AWS account id."""
+    assert problems(f'Accounts:\n  - AccountId: "{digits}"') == [
+        "Accounts[0].AccountId: must be 12 digits (quote it in YAML)"
+    ]
+
+
 def test_documents_as_mappings_or_json_strings() -> None:
     loaded = parse(
         account(

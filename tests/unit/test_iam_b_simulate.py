@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from monban.services.iam.simulate import position, statement_spans
+from monban.protocol.errors import AwsError
+from monban.services.iam.simulate import caller_principal, owner_account, position, statement_spans
 
 AWS_EXAMPLE = (
     '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"dynamodb:*","Resource":"*",'
@@ -44,3 +45,18 @@ def test_spans_of_a_pretty_printed_statement_list() -> None:
 )
 def test_unreadable_documents_have_no_spans(text: str) -> None:
     assert statement_spans(text) == []
+
+
+@pytest.mark.parametrize("owner", ["²" * 12, "١٢٣٤٥٦٧٨٩٠١٢", "arn:aws:iam::" + "²" * 12 + ":root"])
+def test_resource_owner_is_twelve_ascii_digits(owner: str) -> None:
+    """'²' passes ``str.isdigit`` (and was taken as an account); Arabic-Indic digits too."""
+    with pytest.raises(AwsError) as caught:
+        owner_account(owner)
+    assert (caught.value.code, caught.value.message) == ("InvalidInput", f"Invalid ResourceOwner: {owner}.")
+
+
+def test_caller_arn_account_is_ascii() -> None:
+    with pytest.raises(AwsError) as caught:
+        caller_principal("arn:aws:iam::١٢٣٤٥٦٧٨٩٠١٢:user/alice")
+    assert caught.value.code == "InvalidInput"
+    assert caller_principal("arn:aws:iam::123456789012:user/alice").account == "123456789012"

@@ -15,10 +15,11 @@ and rolls the whole transaction back.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import import_module
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -35,33 +36,43 @@ from monban.config.model import (
     RoleSpec,
     UserSpec,
 )
-from monban.credentials import ids
 from monban.credentials.keyring import KeyRing, SealError
 from monban.protocol.errors import AwsError
-from monban.services.iam.common import arn, boundary_policy, find_group, find_role, find_user, merge_tags
+from monban.services.iam.access_keys import check_key_quota
+from monban.services.iam.attachments import attach_policies
+from monban.services.iam.common import (
+    Entity,
+    EntityType,
+    arn,
+    boundary_policy,
+    find_group,
+    find_role,
+    find_user,
+    merge_tags,
+    no_such_entity,
+)
 from monban.services.iam.groups import add_member, create_group_record
-from monban.services.iam.inline_policies import EntityType, put_inline
+from monban.services.iam.inline_policies import put_inline
+from monban.services.iam.instance_profiles import (
+    add_profile_role,
+    create_profile_record,
+    find_profile,
+    roles_of,
+)
+from monban.services.iam.managed_policies import (
+    MAX_VERSIONS,
+    add_version,
+    create_policy_record,
+    versions_of,
+)
 from monban.services.iam.roles import check_trust_document, create_role_record
 from monban.services.iam.users import create_user_record
-from monban.store.accounts import add_access_key, ensure_account, now, open_secret
-from monban.store.models import (
-    AccessKey,
-    Attachment,
-    Group,
-    InstanceProfile,
-    InstanceProfileRole,
-    ManagedPolicy,
-    OrganizationPolicy,
-    PolicyVersion,
-    Role,
-    User,
-)
+from monban.store.accounts import add_access_key, ensure_account, open_secret
+from monban.store.models import AccessKey, Group, ManagedPolicy, OrganizationPolicy, PolicyVersion, User
 
 log = logging.getLogger("monban")
 
-MAX_KEYS = 2
-MAX_ATTACHED = 10
-MAX_VERSIONS = 5
+T = TypeVar("T")
 SCP_PREFIX = "bootstrap-"
 # a role's trust policy while every role of the file is being created (replaced in the same
 # transaction; it trusts nobody)
@@ -87,12 +98,8 @@ def _ensure_key(session: Session, keyring: KeyRing, account: str, user_id: str |
     """The file's key exists for this owner with this secret (created, or its secret fixed)."""
     row = session.get(AccessKey, spec.access_key_id)
     if row is None:
-        owned = select(AccessKey).where(
-            AccessKey.account_id == account,
-            AccessKey.user_id == user_id if user_id else AccessKey.user_id.is_(None),
-        )
-        if user_id is not None and len(list(session.scalars(owned))) >= MAX_KEYS:
-            raise AwsError("LimitExceeded", f"Cannot exceed quota for AccessKeysPerUser: {MAX_KEYS}")
+        if user_id is not None:  # the account root's keys of the file are not counted
+            check_key_quota(session, account, user_id)
         add_access_key(session, keyring, account, user_id, spec.access_key_id, spec.secret_access_key)
         return
     if row.account_id != account or row.user_id != user_id:
@@ -126,61 +133,16 @@ def _service_control_policies(session: Session, account: str, documents: Sequenc
 
 def _new_version(session: Session, policy: ManagedPolicy, document: str) -> None:
     """Make ``document`` the default version, dropping the oldest when there would be six."""
-    versions = list(
-        session.scalars(
-            select(PolicyVersion)
-            .where(PolicyVersion.policy_id == policy.id)
-            .order_by(PolicyVersion.created_at)
-        )
-    )
+    versions = versions_of(session, policy)  # newest first
     if len(versions) >= MAX_VERSIONS:
-        oldest = next(v for v in versions if v.version_id != policy.default_version_id)
-        session.delete(oldest)
-    version_id = f"v{policy.next_version}"
-    stamp = now()
-    session.add(
-        PolicyVersion(policy_id=policy.id, version_id=version_id, document=document, created_at=stamp)
-    )
-    policy.default_version_id, policy.next_version, policy.updated_at = (
-        version_id,
-        policy.next_version + 1,
-        stamp,
-    )
-    session.flush()
+        session.delete(next(v for v in reversed(versions) if v.version_id != policy.default_version_id))
+    add_version(session, policy, document, make_default=True)
 
 
 def _managed_policy(session: Session, account: str, spec: ManagedPolicySpec) -> None:
-    policy_arn = spec.arn(account)
-    policy = session.scalar(select(ManagedPolicy).where(ManagedPolicy.arn == policy_arn))
+    policy = session.scalar(select(ManagedPolicy).where(ManagedPolicy.arn == spec.arn(account)))
     if policy is None:
-        taken = select(ManagedPolicy).where(
-            ManagedPolicy.account_id == account, ManagedPolicy.name_lower == spec.name.lower()
-        )
-        if session.scalar(taken) is not None:
-            raise AwsError(
-                "EntityAlreadyExists",
-                f"A policy called {spec.name} already exists. Duplicate names are not allowed.",
-            )
-        stamp = now()
-        policy = ManagedPolicy(
-            id=ids.unique_id(ids.POLICY_PREFIX),
-            account_id=account,
-            name=spec.name,
-            name_lower=spec.name.lower(),
-            path=spec.path,
-            arn=policy_arn,
-            description=spec.description,
-            default_version_id="v1",
-            next_version=2,
-            created_at=stamp,
-            updated_at=stamp,
-        )
-        session.add(policy)
-        session.flush()
-        session.add(
-            PolicyVersion(policy_id=policy.id, version_id="v1", document=spec.document, created_at=stamp)
-        )
-        session.flush()
+        create_policy_record(session, account, spec.name, spec.path, spec.document, spec.description)
         return
     current = session.get(PolicyVersion, (policy.id, policy.default_version_id))
     if current is None or current.document != spec.document:
@@ -193,27 +155,17 @@ def _managed_policy(session: Session, account: str, spec: ManagedPolicySpec) -> 
 # --- what users, groups and roles share ----------------------------------------------------------
 
 
-def _attach(session: Session, entity_type: str, entity_id: str, arns: Sequence[str], quota: str) -> None:
-    query = select(Attachment.policy_arn).where(
-        Attachment.entity_type == entity_type, Attachment.entity_id == entity_id
-    )
-    present = set(session.scalars(query))
-    missing = [a for a in dict.fromkeys(arns) if a not in present]
-    if len(present) + len(missing) > MAX_ATTACHED:
-        raise AwsError("LimitExceeded", f"Cannot exceed quota for {quota}: {MAX_ATTACHED}")
-    for policy_arn in missing:
-        session.add(Attachment(entity_type=entity_type, entity_id=entity_id, policy_arn=policy_arn))
-    session.flush()
-
-
-def _inline(
+def _policies(
     session: Session,
-    entity: User | Group | Role,
+    entity: Entity,
     entity_type: EntityType,
-    policies: Sequence[InlinePolicySpec],
+    inline: Sequence[InlinePolicySpec],
+    managed_policy_arns: Sequence[str],
 ) -> None:
-    for policy in policies:
+    """The entity's inline policies (created or replaced) and managed policies (attached)."""
+    for policy in inline:
         put_inline(session, entity, entity_type, policy.name, policy.document)
+    attach_policies(session, entity_type, entity.id, managed_policy_arns)
 
 
 def _move(entity: User | Group, kind: str, path: str) -> None:
@@ -231,8 +183,7 @@ def _group(session: Session, account: str, spec: GroupSpec) -> None:
         session, account, spec.name, spec.path
     )
     _move(group, "group", spec.path)
-    _inline(session, group, "group", spec.policies)
-    _attach(session, "group", group.id, spec.managed_policy_arns, "PoliciesPerGroup")
+    _policies(session, group, "group", spec.policies, spec.managed_policy_arns)
 
 
 def _user(session: Session, keyring: KeyRing, account: str, spec: UserSpec) -> None:
@@ -249,12 +200,11 @@ def _user(session: Session, keyring: KeyRing, account: str, spec: UserSpec) -> N
             user.permissions_boundary = spec.permissions_boundary
         if spec.tags:
             merge_tags(session, "user", user.id, spec.tags, "TagsPerUser")
-    _inline(session, user, "user", spec.policies)
-    _attach(session, "user", user.id, spec.managed_policy_arns, "PoliciesPerUser")
+    _policies(session, user, "user", spec.policies, spec.managed_policy_arns)
     for group_name in spec.groups:
         group = find_group(session, account, group_name)
         if group is None:
-            raise AwsError("NoSuchEntity", f"The group with name {group_name} cannot be found.")
+            raise no_such_entity("group", group_name)
         add_member(session, group, user)
     for key in spec.access_keys:
         _ensure_key(session, keyring, account, user.id, key)
@@ -289,8 +239,7 @@ def _role(session: Session, account: str, spec: RoleSpec) -> None:
         role.max_session_duration = spec.max_session_duration
         if spec.tags:
             merge_tags(session, "role", role.id, spec.tags, "TagsPerRole")
-    _inline(session, role, "role", spec.policies)
-    _attach(session, "role", role.id, spec.managed_policy_arns, "PoliciesPerRole")
+    _policies(session, role, "role", spec.policies, spec.managed_policy_arns)
     session.flush()
 
 
@@ -303,37 +252,17 @@ def _trust(session: Session, account: str, spec: RoleSpec) -> None:
 
 
 def _instance_profile(session: Session, account: str, spec: InstanceProfileSpec) -> None:
-    query = select(InstanceProfile).where(
-        InstanceProfile.account_id == account, InstanceProfile.name_lower == spec.name.lower()
+    profile = find_profile(session, account, spec.name) or create_profile_record(
+        session, account, spec.name, spec.path
     )
-    profile = session.scalar(query)
-    if profile is None:
-        profile = InstanceProfile(
-            id=ids.unique_id(ids.INSTANCE_PROFILE_PREFIX),
-            account_id=account,
-            name=spec.name,
-            name_lower=spec.name.lower(),
-            path=spec.path,
-            arn=arn(account, "instance-profile", spec.path, spec.name),
-            created_at=now(),
-        )
-        session.add(profile)
-        session.flush()
-    present = set(
-        session.scalars(
-            select(InstanceProfileRole.role_id).where(InstanceProfileRole.profile_id == profile.id)
-        )
-    )
+    present = {role.id for role in roles_of(session, profile)}
     for role_name in spec.roles:
         role = find_role(session, account, role_name)
         if role is None:
-            raise AwsError("NoSuchEntity", f"The role with name {role_name} cannot be found.")
-        if role.id in present:
-            continue
-        if present:
-            raise AwsError("LimitExceeded", "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1")
-        session.add(InstanceProfileRole(profile_id=profile.id, role_id=role.id))
-        present.add(role.id)
+            raise no_such_entity("role", role_name)
+        if role.id not in present:
+            add_profile_role(session, profile, role)
+            present.add(role.id)
     session.flush()
 
 
@@ -371,32 +300,41 @@ def _accounts(session: Session, keyring: KeyRing, bootstrap: Bootstrap) -> None:
                 _managed_policy(session, account.account_id, policy)
 
 
+def _each(
+    bootstrap: Bootstrap,
+    section: str,
+    specs: Callable[[AccountSpec], Sequence[T]],
+    apply: Callable[[str, T], None],
+    field: str = "",
+) -> None:
+    """``apply(account id, spec)`` for every spec of a section, a refusal naming
+    ``Accounts[i].<section>[j]<field>``."""
+    for i, account in enumerate(bootstrap.accounts):
+        for j, spec in enumerate(specs(account)):
+            with _at(bootstrap.source, f"Accounts[{i}].{section}[{j}]{field}"):
+                apply(account.account_id, spec)
+
+
 def apply_bootstrap(session: Session, keyring: KeyRing, bootstrap: Bootstrap, *, data_dir: Path) -> None:
     """Bring the store in line with the file (called at every start, in one transaction)."""
-    source = bootstrap.source
     _accounts(session, keyring, bootstrap)
-    accounts = list(enumerate(bootstrap.accounts))
-    for i, account in accounts:
-        for j, group in enumerate(account.groups):
-            with _at(source, f"Accounts[{i}].Groups[{j}]"):
-                _group(session, account.account_id, group)
-    for i, account in accounts:
-        for j, user in enumerate(account.users):
-            with _at(source, f"Accounts[{i}].Users[{j}]"):
-                _user(session, keyring, account.account_id, user)
-    for i, account in accounts:
-        for j, role in enumerate(account.roles):
-            with _at(source, f"Accounts[{i}].Roles[{j}]"):
-                _role(session, account.account_id, role)
-    for i, account in accounts:
-        for j, role in enumerate(account.roles):
-            with _at(source, f"Accounts[{i}].Roles[{j}].AssumeRolePolicyDocument"):
-                _trust(session, account.account_id, role)
-    for i, account in accounts:
-        for j, profile in enumerate(account.instance_profiles):
-            with _at(source, f"Accounts[{i}].InstanceProfiles[{j}]"):
-                _instance_profile(session, account.account_id, profile)
-    for i, account in accounts:
+    _each(bootstrap, "Groups", lambda a: a.groups, lambda acct, spec: _group(session, acct, spec))
+    _each(bootstrap, "Users", lambda a: a.users, lambda acct, spec: _user(session, keyring, acct, spec))
+    _each(bootstrap, "Roles", lambda a: a.roles, lambda acct, spec: _role(session, acct, spec))
+    _each(
+        bootstrap,
+        "Roles",
+        lambda a: a.roles,
+        lambda acct, spec: _trust(session, acct, spec),
+        ".AssumeRolePolicyDocument",
+    )
+    _each(
+        bootstrap,
+        "InstanceProfiles",
+        lambda a: a.instance_profiles,
+        lambda acct, spec: _instance_profile(session, acct, spec),
+    )
+    for i, account in enumerate(bootstrap.accounts):
         where = f"Accounts[{i}].Buckets"
-        with _at(source, where):
-            _buckets(session, account, data_dir, source, where)
+        with _at(bootstrap.source, where):
+            _buckets(session, account, data_dir, bootstrap.source, where)

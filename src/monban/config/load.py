@@ -41,15 +41,12 @@ from monban.policy.parse import (
     check_trust_policy_size,
 )
 from monban.protocol.errors import AwsError
-from monban.services.iam.common import check_tags
-from monban.services.iam.inline_policies import EntityType
+from monban.services.iam.common import PATH, USER_NAME, EntityType, check_tags
 from monban.store.managed import packaged_policies
 
 T = TypeVar("T")
 
-NAME = re.compile(r"^[\w+=,.@-]+$", re.ASCII)
-PATH = re.compile(r"^(/|/[\x21-\x7E]*/)$")
-ACCOUNT_ID = re.compile(r"^\d{12}$")
+ACCOUNT_ID = re.compile(r"^\d{12}$", re.ASCII)
 ACCESS_KEY_ID = re.compile(r"^AKIA[A-Z0-9]{16}$")
 SECRET = re.compile(r"^[A-Za-z0-9/+]{40}$")
 BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -98,7 +95,7 @@ def _text(value: Any, where: str) -> str:
 
 def _name(value: Any, where: str, limit: int) -> str:
     text = _text(value, where)
-    if not 1 <= len(text) <= limit or not NAME.match(text):
+    if not 1 <= len(text) <= limit or not USER_NAME.match(text):
         raise Problem(where, f"must be 1-{limit} characters of [\\w+=,.@-]")
     return text
 
@@ -209,6 +206,20 @@ def _arns(value: Any, where: str) -> tuple[str, ...]:
 # --- entities ----------------------------------------------------------------------------------
 
 
+def _holder(item: dict[str, Any], at: str, entity_type: EntityType, name: str) -> dict[str, Any]:
+    """Path, ManagedPolicyArns and Policies: what users, groups and roles share."""
+    return {
+        "path": _path(item.get("Path"), f"{at}.Path"),
+        "managed_policy_arns": _arns(item.get("ManagedPolicyArns"), f"{at}.ManagedPolicyArns"),
+        "policies": _inline(item.get("Policies"), f"{at}.Policies", entity_type, name),
+    }
+
+
+def _boundary(item: dict[str, Any], at: str) -> str | None:
+    boundary = item.get("PermissionsBoundary")
+    return None if boundary is None else _text(boundary, f"{at}.PermissionsBoundary")
+
+
 def _user(raw: Any, at: str) -> UserSpec:
     allowed = ("UserName", "Path", "Groups", "ManagedPolicyArns", "Policies", "PermissionsBoundary", "Tags",
                "AccessKeys")  # fmt: skip
@@ -220,14 +231,11 @@ def _user(raw: Any, at: str) -> UserSpec:
     keys = _keys(item.get("AccessKeys"), f"{at}.AccessKeys")
     if len(keys) > MAX_KEYS:
         raise Problem(f"{at}.AccessKeys", f"at most {MAX_KEYS} access keys")
-    boundary = item.get("PermissionsBoundary")
     return UserSpec(
         name=name,
-        path=_path(item.get("Path"), f"{at}.Path"),
         groups=groups,
-        managed_policy_arns=_arns(item.get("ManagedPolicyArns"), f"{at}.ManagedPolicyArns"),
-        policies=_inline(item.get("Policies"), f"{at}.Policies", "user", name),
-        permissions_boundary=None if boundary is None else _text(boundary, f"{at}.PermissionsBoundary"),
+        **_holder(item, at, "user", name),
+        permissions_boundary=_boundary(item, at),
         tags=_tags(item.get("Tags"), f"{at}.Tags"),
         access_keys=keys,
     )
@@ -236,12 +244,7 @@ def _user(raw: Any, at: str) -> UserSpec:
 def _group(raw: Any, at: str) -> GroupSpec:
     item = _mapping(raw, at, ("GroupName", "Path", "ManagedPolicyArns", "Policies"), ("GroupName",))
     name = _name(item["GroupName"], f"{at}.GroupName", 128)
-    return GroupSpec(
-        name=name,
-        path=_path(item.get("Path"), f"{at}.Path"),
-        managed_policy_arns=_arns(item.get("ManagedPolicyArns"), f"{at}.ManagedPolicyArns"),
-        policies=_inline(item.get("Policies"), f"{at}.Policies", "group", name),
-    )
+    return GroupSpec(name=name, **_holder(item, at, "group", name))
 
 
 def _session_duration(value: Any, where: str) -> int:
@@ -266,7 +269,6 @@ def _role(raw: Any, at: str) -> RoleSpec:
                "MaxSessionDuration", "PermissionsBoundary", "Description", "Tags")  # fmt: skip
     item = _mapping(raw, at, allowed, ("RoleName", "AssumeRolePolicyDocument"))
     name = _name(item["RoleName"], f"{at}.RoleName", 64)
-    boundary = item.get("PermissionsBoundary")
     trust = _document(
         item["AssumeRolePolicyDocument"],
         f"{at}.AssumeRolePolicyDocument",
@@ -275,12 +277,10 @@ def _role(raw: Any, at: str) -> RoleSpec:
     )
     return RoleSpec(
         name=name,
-        path=_path(item.get("Path"), f"{at}.Path"),
         assume_role_policy_document=trust,
-        managed_policy_arns=_arns(item.get("ManagedPolicyArns"), f"{at}.ManagedPolicyArns"),
-        policies=_inline(item.get("Policies"), f"{at}.Policies", "role", name),
+        **_holder(item, at, "role", name),
         max_session_duration=_session_duration(item.get("MaxSessionDuration"), f"{at}.MaxSessionDuration"),
-        permissions_boundary=None if boundary is None else _text(boundary, f"{at}.PermissionsBoundary"),
+        permissions_boundary=_boundary(item, at),
         description=_description(item.get("Description"), f"{at}.Description"),
         tags=_tags(item.get("Tags"), f"{at}.Tags"),
     )
@@ -314,7 +314,7 @@ def _profile(raw: Any, at: str) -> InstanceProfileSpec:
 def _bucket(raw: Any, at: str) -> BucketSpec:
     item = _mapping(raw, at, ("BucketName", "PolicyDocument", "Objects"), ("BucketName",))
     name = _text(item["BucketName"], f"{at}.BucketName")
-    if not BUCKET.match(name) or ".." in name or re.match(r"^\d+\.\d+\.\d+\.\d+$", name):
+    if not BUCKET.match(name) or ".." in name or re.match(r"^\d+\.\d+\.\d+\.\d+$", name, re.ASCII):
         raise Problem(
             f"{at}.BucketName", "must be 3-63 characters of a-z, 0-9, '.' and '-' (S3 bucket naming)"
         )
@@ -431,27 +431,15 @@ def _check_policy_refs(account: AccountSpec, at: str, aws_arns: set[str], proble
 
 def _check_account(account: AccountSpec, at: str, aws_arns: set[str], problems: list[str]) -> None:
     """References and uniqueness inside one account."""
-    _unique(((f"{at}.Users[{i}].UserName", u.name) for i, u in enumerate(account.users)), "user", problems)
-    _unique(
-        ((f"{at}.Groups[{i}].GroupName", g.name) for i, g in enumerate(account.groups)), "group", problems
+    named: tuple[tuple[str, str, str, tuple[Any, ...]], ...] = (
+        ("Users", "UserName", "user", account.users),
+        ("Groups", "GroupName", "group", account.groups),
+        ("Roles", "RoleName", "role", account.roles),
+        ("ManagedPolicies", "ManagedPolicyName", "managed policy", account.managed_policies),
+        ("InstanceProfiles", "InstanceProfileName", "instance profile", account.instance_profiles),
     )
-    _unique(((f"{at}.Roles[{i}].RoleName", r.name) for i, r in enumerate(account.roles)), "role", problems)
-    _unique(
-        (
-            (f"{at}.ManagedPolicies[{i}].ManagedPolicyName", p.name)
-            for i, p in enumerate(account.managed_policies)
-        ),
-        "managed policy",
-        problems,
-    )
-    _unique(
-        (
-            (f"{at}.InstanceProfiles[{i}].InstanceProfileName", p.name)
-            for i, p in enumerate(account.instance_profiles)
-        ),
-        "instance profile",
-        problems,
-    )
+    for section, field, what, specs in named:
+        _unique(((f"{at}.{section}[{i}].{field}", s.name) for i, s in enumerate(specs)), what, problems)
     groups = {g.name.lower() for g in account.groups}
     for i, user in enumerate(account.users):
         for j, group in enumerate(user.groups):

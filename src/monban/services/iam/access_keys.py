@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from monban.protocol.errors import AwsError, validation_error
 from monban.server.principal import Caller, RequestInfo
 from monban.server.state import AppState
-from monban.services.iam.common import authorized_user, check_name, page
+from monban.services.iam.common import calling_user, check_enum, check_name, page
+from monban.services.iam.entities import authorized_user
 from monban.services.query import Operation, QueryCall, Result, register
 from monban.store.accounts import add_access_key
 from monban.store.models import AccessKey, User
@@ -57,32 +58,37 @@ def _owner(call: QueryCall, session: Session, action: str) -> User | None:
     if caller.is_root:
         call.authorize(action, caller.arn)
         return None
-    own = session.get(User, caller.user_id) if caller.user_id and caller.principal.type == "User" else None
-    if own is None:
-        raise AwsError("ValidationError", "Must specify userName when calling with non-User credentials")
-    return authorized_user(call, session, own.name, action)
+    return authorized_user(call, session, calling_user(session, caller).name, action)
 
 
-def _keys_of(session: Session, account: str, user: User | None) -> list[AccessKey]:
-    owner = AccessKey.user_id.is_(None) if user is None else AccessKey.user_id == user.id
+def _keys_of(session: Session, account: str, user_id: str | None) -> list[AccessKey]:
+    owner = AccessKey.user_id.is_(None) if user_id is None else AccessKey.user_id == user_id
     query = select(AccessKey).where(AccessKey.account_id == account, owner)
     return list(session.scalars(query.order_by(AccessKey.created_at, AccessKey.access_key_id)))
 
 
 def _key(session: Session, account: str, user: User | None, access_key_id: str) -> AccessKey:
-    for row in _keys_of(session, account, user):
+    for row in _keys_of(session, account, user.id if user else None):
         if row.access_key_id == access_key_id:
             return row
     raise AwsError("NoSuchEntity", f"The Access Key with id {access_key_id} cannot be found.")
 
 
-def key_metadata(row: AccessKey, user: User | None) -> dict[str, Any]:
+def key_metadata(row: AccessKey, user: User | None, secret: str | None = None) -> dict[str, Any]:
+    """AccessKeyMetadata; with ``secret`` the AccessKey of CreateAccessKey (the one time it is shown)."""
     return {
         "UserName": user.name if user else None,
         "AccessKeyId": row.access_key_id,
         "Status": row.status,
+        "SecretAccessKey": secret,
         "CreateDate": row.created_at,
     }
+
+
+def check_key_quota(session: Session, account: str, user_id: str | None) -> None:
+    """At most two keys per owner: LimitExceeded "Cannot exceed quota for AccessKeysPerUser: 2"."""
+    if len(_keys_of(session, account, user_id)) >= MAX_KEYS:
+        raise AwsError("LimitExceeded", f"Cannot exceed quota for AccessKeysPerUser: {MAX_KEYS}")
 
 
 @register(OPERATIONS, "CreateAccessKey")
@@ -91,18 +97,10 @@ def create_access_key(call: QueryCall) -> Result:
     account = call.caller.account
     with call.write() as session:
         user = _owner(call, session, "iam:CreateAccessKey")
-        if len(_keys_of(session, account, user)) >= MAX_KEYS:
-            raise AwsError("LimitExceeded", f"Cannot exceed quota for AccessKeysPerUser: {MAX_KEYS}")
-        row, secret = add_access_key(session, call.state.keyring, account, user.id if user else None)
-        return {
-            "AccessKey": {
-                "UserName": user.name if user else None,
-                "AccessKeyId": row.access_key_id,
-                "Status": row.status,
-                "SecretAccessKey": secret,
-                "CreateDate": row.created_at,
-            }
-        }
+        owner_id = user.id if user else None
+        check_key_quota(session, account, owner_id)
+        row, secret = add_access_key(session, call.state.keyring, account, owner_id)
+        return {"AccessKey": key_metadata(row, user, secret)}
 
 
 @register(OPERATIONS, "ListAccessKeys")
@@ -110,7 +108,7 @@ def list_access_keys(call: QueryCall) -> Result:
     account = call.caller.account
     with call.read() as session:
         user = _owner(call, session, "iam:ListAccessKeys")
-        rows = _keys_of(session, account, user)
+        rows = _keys_of(session, account, user.id if user else None)
         return page(call.params, rows, lambda row: key_metadata(row, user), "AccessKeyMetadata")
 
 
@@ -120,8 +118,7 @@ def update_access_key(call: QueryCall) -> Result:
     params = call.params
     access_key_id = check_access_key_id(params.required("AccessKeyId"))
     status = params.required("Status")
-    if status not in STATUSES:
-        raise validation_error(status, "status", "satisfy enum value set: [Active, Inactive, Expired]")
+    check_enum(status, "status", STATUSES)
     if status == "Expired":
         raise AwsError("InvalidInput", "Access key status can only be set to Active or Inactive.")
     with call.write() as session:

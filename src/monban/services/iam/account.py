@@ -9,48 +9,41 @@ as a permissions boundary), as AWS lists them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monban.protocol.errors import validation_error
-from monban.services.iam.common import encode_document, page, tags_of
+from monban.services.iam.common import (
+    boundary_shape,
+    check_enum,
+    encode_document,
+    entity_shape,
+    group_shape,
+    page,
+    tags_of,
+)
+from monban.services.iam.entities import KINDS
 from monban.services.iam.groups import groups_of
 from monban.services.iam.inline_policies import inline_rows
+from monban.services.iam.instance_profiles import profile_shape, profiles_of
+from monban.services.iam.managed_policies import policy_shape, usage_counts, version_shape
 from monban.services.query import Operation, QueryCall, Result, register
-from monban.store.models import (
-    Attachment,
-    Group,
-    InstanceProfile,
-    InstanceProfileRole,
-    ManagedPolicy,
-    PolicyVersion,
-    Role,
-    User,
-)
+from monban.store.managed import AWS_ACCOUNT
+from monban.store.models import Attachment, Group, ManagedPolicy, PolicyVersion, Role, User
 
 OPERATIONS: dict[str, Operation] = {}
 
 ENTITY_TYPES = ("User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy")
 LISTS = {"user": "UserDetailList", "group": "GroupDetailList", "role": "RoleDetailList", "policy": "Policies"}
+Usage = tuple[dict[str, int], dict[str, int]]  # (attachments, boundary uses) per policy ARN
 
 
 def _filter(call: QueryCall) -> set[str]:
     chosen = call.params.members("Filter")
     for index, value in enumerate(chosen, start=1):
-        if value not in ENTITY_TYPES:
-            raise validation_error(
-                value, f"filter.{index}.member", "satisfy enum value set: [" + ", ".join(ENTITY_TYPES) + "]"
-            )
+        check_enum(value, f"filter.{index}.member", ENTITY_TYPES)
     return set(chosen or ENTITY_TYPES)
-
-
-def _boundary(arn: str | None) -> dict[str, str] | None:
-    if not arn:
-        return None
-    return {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": arn}
 
 
 def _inline(session: Session, entity_type: str, entity_id: str) -> list[dict[str, str]]:
@@ -71,180 +64,74 @@ def _attached(session: Session, entity_type: str, entity_id: str) -> list[dict[s
 
 
 def _user(session: Session, user: User) -> dict[str, Any]:
+    """UserDetail: the User shape with its inline and attached policies, groups, boundary and tags."""
     return {
-        "Path": user.path,
-        "UserName": user.name,
-        "UserId": user.id,
-        "Arn": user.arn,
-        "CreateDate": user.created_at,
+        **entity_shape("User", user),
         "UserPolicyList": _inline(session, "user", user.id),
         "GroupList": [group.name for group in groups_of(session, user)],
         "AttachedManagedPolicies": _attached(session, "user", user.id),
-        "PermissionsBoundary": _boundary(user.permissions_boundary),
+        "PermissionsBoundary": boundary_shape(user.permissions_boundary),
         "Tags": tags_of(session, "user", user.id),
     }
 
 
 def _group(session: Session, group: Group) -> dict[str, Any]:
     return {
-        "Path": group.path,
-        "GroupName": group.name,
-        "GroupId": group.id,
-        "Arn": group.arn,
-        "CreateDate": group.created_at,
+        **group_shape(group),
         "GroupPolicyList": _inline(session, "group", group.id),
         "AttachedManagedPolicies": _attached(session, "group", group.id),
     }
 
 
-def _role_summary(session: Session, role: Role) -> dict[str, Any]:
-    """The Role shape inside an instance profile."""
-    return {
-        "Path": role.path,
-        "RoleName": role.name,
-        "RoleId": role.id,
-        "Arn": role.arn,
-        "CreateDate": role.created_at,
-        "AssumeRolePolicyDocument": encode_document(role.trust_policy),
-        "Description": role.description,
-        "MaxSessionDuration": role.max_session_duration,
-    }
-
-
-def _profiles(session: Session, role: Role) -> list[dict[str, Any]]:
-    query = (
-        select(InstanceProfile)
-        .join(InstanceProfileRole, InstanceProfileRole.profile_id == InstanceProfile.id)
-        .where(InstanceProfileRole.role_id == role.id)
-        .order_by(InstanceProfile.name_lower)
-    )
-    out = []
-    for profile in session.scalars(query):
-        members = select(Role).join(InstanceProfileRole, InstanceProfileRole.role_id == Role.id)
-        roles = session.scalars(members.where(InstanceProfileRole.profile_id == profile.id))
-        out.append(
-            {
-                "Path": profile.path,
-                "InstanceProfileName": profile.name,
-                "InstanceProfileId": profile.id,
-                "Arn": profile.arn,
-                "CreateDate": profile.created_at,
-                "Roles": [_role_summary(session, r) for r in roles],
-                "Tags": tags_of(session, "instance-profile", profile.id) or None,
-            }
-        )
-    return out
-
-
 def _role(session: Session, role: Role) -> dict[str, Any]:
+    """RoleDetail: with its instance profiles (their roles as ListRoles shows them), policies,
+    boundary, tags and last use."""
     last_used: dict[str, Any] = {}
     if role.last_used_at:
         last_used = {"LastUsedDate": role.last_used_at, "Region": role.last_used_region}
     return {
-        "Path": role.path,
-        "RoleName": role.name,
-        "RoleId": role.id,
-        "Arn": role.arn,
-        "CreateDate": role.created_at,
+        **entity_shape("Role", role),
         "AssumeRolePolicyDocument": encode_document(role.trust_policy),
-        "InstanceProfileList": _profiles(session, role),
+        "InstanceProfileList": [profile_shape(session, profile) for profile in profiles_of(session, role)],
         "RolePolicyList": _inline(session, "role", role.id),
         "AttachedManagedPolicies": _attached(session, "role", role.id),
-        "PermissionsBoundary": _boundary(role.permissions_boundary),
+        "PermissionsBoundary": boundary_shape(role.permissions_boundary),
         "Tags": tags_of(session, "role", role.id),
         "RoleLastUsed": last_used,
     }
 
 
-def _usage(session: Session, account: str, policy_arn: str) -> tuple[int, int]:
-    """(attachments, boundary uses) of a policy among this account's users, groups and roles."""
-    attached = 0
-    for model, entity_type in ((User, "user"), (Group, "group"), (Role, "role")):
-        query = (
-            select(Attachment)
-            .join(model, model.id == Attachment.entity_id)
-            .where(
-                Attachment.entity_type == entity_type,
-                Attachment.policy_arn == policy_arn,
-                model.account_id == account,
-            )
-        )
-        attached += len(list(session.scalars(query)))
-    boundary = 0
-    for holder in (User, Role):
-        query_b = select(holder).where(
-            holder.account_id == account, holder.permissions_boundary == policy_arn
-        )
-        boundary += len(list(session.scalars(query_b)))
-    return attached, boundary
-
-
-def _policy(session: Session, account: str, policy: ManagedPolicy) -> dict[str, Any]:
-    attached, boundary = _usage(session, account, policy.arn)
+def _policy(session: Session, usage: Usage, policy: ManagedPolicy) -> dict[str, Any]:
+    """ManagedPolicyDetail: the Policy shape with every version's document, oldest first."""
+    attached, bounded = usage
     versions = session.scalars(
         select(PolicyVersion).where(PolicyVersion.policy_id == policy.id).order_by(PolicyVersion.created_at)
     )
     return {
-        "PolicyName": policy.name,
-        "PolicyId": policy.id,
-        "Arn": policy.arn,
-        "Path": policy.path,
-        "DefaultVersionId": policy.default_version_id,
-        "AttachmentCount": attached,
-        "PermissionsBoundaryUsageCount": boundary,
-        "IsAttachable": True,
-        "Description": policy.description,
-        "CreateDate": policy.created_at,
-        "UpdateDate": policy.updated_at,
-        "PolicyVersionList": [
-            {
-                "Document": encode_document(v.document),
-                "VersionId": v.version_id,
-                "IsDefaultVersion": v.version_id == policy.default_version_id,
-                "CreateDate": v.created_at,
-            }
-            for v in versions
-        ],
+        **policy_shape(policy, attached.get(policy.arn, 0), bounded.get(policy.arn, 0)),
+        "PolicyVersionList": [version_shape(policy, v, document=True) for v in versions],
     }
 
 
-def _aws_policies_in_use(session: Session, account: str) -> list[ManagedPolicy]:
-    used: set[str] = set()
-    for model, entity_type in ((User, "user"), (Group, "group"), (Role, "role")):
-        query = (
-            select(Attachment.policy_arn)
-            .join(model, model.id == Attachment.entity_id)
-            .where(Attachment.entity_type == entity_type, model.account_id == account)
-        )
-        used.update(session.scalars(query))
-    for holder in (User, Role):
-        query_b = select(holder.permissions_boundary).where(
-            holder.account_id == account, holder.permissions_boundary.is_not(None)
-        )
-        used.update(arn for arn in session.scalars(query_b) if arn)
-    rows = select(ManagedPolicy).where(ManagedPolicy.account_id == "aws", ManagedPolicy.arn.in_(used))
-    return list(session.scalars(rows.order_by(ManagedPolicy.name_lower)))
-
-
-def _entities(session: Session, account: str, chosen: set[str]) -> list[tuple[str, Any]]:
-    """Everything to report, in output order, as (list kind, row)."""
+def _entities(session: Session, account: str, chosen: set[str], usage: Usage) -> list[tuple[str, Any]]:
+    """Everything to report, in output order, as (list kind, row). AWS managed policies are those
+    attached to or bounding something in the account."""
     items: list[tuple[str, Any]] = []
-    by_name: Sequence[tuple[str, Any, Any]] = (
-        ("User", User, User.name_lower),
-        ("Group", Group, Group.name_lower),
-        ("Role", Role, Role.name_lower),
-    )
-    for kind, model, order in by_name:
-        if kind in chosen:
-            rows = session.scalars(select(model).where(model.account_id == account).order_by(order))
-            items += [(kind.lower(), row) for row in rows]
-    policies: list[ManagedPolicy] = []
-    if "LocalManagedPolicy" in chosen:
-        local = select(ManagedPolicy).where(ManagedPolicy.account_id == account)
-        policies += session.scalars(local.order_by(ManagedPolicy.name_lower))
-    if "AWSManagedPolicy" in chosen:
-        policies += _aws_policies_in_use(session, account)
-    items += [("policy", policy) for policy in policies]
+    for kind in KINDS.values():
+        if kind.label in chosen:
+            model: Any = kind.model
+            rows = session.scalars(
+                select(model).where(model.account_id == account).order_by(model.name_lower)
+            )
+            items += [(kind.name, row) for row in rows]
+    owners = [account] if "LocalManagedPolicy" in chosen else []
+    owners += [AWS_ACCOUNT] if "AWSManagedPolicy" in chosen else []
+    used = usage[0].keys() | usage[1].keys()
+    for owner in owners:
+        query = select(ManagedPolicy).where(ManagedPolicy.account_id == owner)
+        if owner == AWS_ACCOUNT:
+            query = query.where(ManagedPolicy.arn.in_(used))
+        items += [("policy", policy) for policy in session.scalars(query.order_by(ManagedPolicy.name_lower))]
     return items
 
 
@@ -254,13 +141,14 @@ def get_account_authorization_details(call: QueryCall) -> Result:
     account = call.caller.account
     call.authorize("iam:GetAccountAuthorizationDetails", "*")
     with call.read() as session:
+        usage = usage_counts(session, account)
         renderers = {
             "user": lambda row: _user(session, row),
             "group": lambda row: _group(session, row),
             "role": lambda row: _role(session, row),
-            "policy": lambda row: _policy(session, account, row),
+            "policy": lambda row: _policy(session, usage, row),
         }
-        paged = page(call.params, _entities(session, account, chosen), lambda item: item, "Items")
+        paged = page(call.params, _entities(session, account, chosen, usage), lambda item: item, "Items")
         result: dict[str, Any] = {name: [] for name in LISTS.values()}
         for kind, row in paged["Items"]:
             result[LISTS[kind]].append(renderers[kind](row))

@@ -1,4 +1,6 @@
-"""Shared pieces of the IAM handlers: ARNs, name/path rules, lookups, paging, response shapes.
+"""Shared pieces of the IAM handlers: ARNs, name/path rules, lookups, paging, response shapes, tags.
+(The user/group/role kinds, authorization of a named entity and DeleteConflict checks are in
+:mod:`monban.services.iam.entities`.)
 
 Rules from reference §3 and the IAM API reference (ValidationError wording from the API model's
 constraints).
@@ -10,21 +12,40 @@ import re
 import unicodedata
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from monban.credentials import ids
 from monban.protocol.errors import AwsError, validation_error
 from monban.protocol.query import QueryParams
+from monban.server.principal import Caller
 from monban.services.query import QueryCall
-from monban.store.models import Group, InstanceProfile, ManagedPolicy, Role, Tag, User
+from monban.store.accounts import now
+from monban.store.managed import AWS_ACCOUNT
+from monban.store.models import (
+    Group,
+    InstanceProfile,
+    ManagedPolicy,
+    Role,
+    Tag,
+    User,
+)
 
 T = TypeVar("T")
+Named = TypeVar("Named", User, Group, Role, InstanceProfile)
+Entity = User | Group | Role
+EntityType = Literal["user", "group", "role"]
+ContextValues = dict[str, str | Sequence[str] | None]
 
 USER_NAME = re.compile(r"^[\w+=,.@-]+$", re.ASCII)  # Java's \w: ASCII only
 PATH = re.compile(r"^(/|/[\x21-\x7E]*/)$")
 PATH_PREFIX = re.compile(r"^/[\x21-\x7E]*$")
+POLICY_ARN = re.compile(r"^arn:aws:iam::(\d{12}|aws):policy/[\x21-\x7E]+$", re.ASCII)
+
+
+# --- parameters ----------------------------------------------------------------------------------
 
 
 def arn(account: str, kind: str, path: str, name: str) -> str:
@@ -66,46 +87,131 @@ def check_path_prefix(value: str | None) -> str:
     return value
 
 
+def check_enum(value: str | None, member: str, allowed: Sequence[str]) -> str | None:
+    """An enum parameter: ValidationError "… Member must satisfy enum value set: [A, B]"."""
+    if value is not None and value not in allowed:
+        raise validation_error(value, member, f"satisfy enum value set: [{', '.join(allowed)}]")
+    return value
+
+
+def ascii_number(text: str) -> bool:
+    """Only ASCII digits: ``str.isdigit`` alone accepts '²', which ``int`` refuses."""
+    return text.isascii() and text.isdigit()
+
+
+def missing_value(member: str) -> AwsError:
+    """A required member the request left out (the Query protocol cannot send an empty list)."""
+    return AwsError(
+        "ValidationError",
+        f"1 validation error detected: Value null at '{member}' failed to satisfy constraint: "
+        "Member must not be null",
+    )
+
+
+def check_policy_arn(value: str, member: str = "policyArn") -> str:
+    """A managed policy ARN: 20–2048 characters (arnType), ``arn:aws:iam::<acct>|aws:policy/…``."""
+    if len(value) < 20:
+        raise validation_error(value, member, "have length greater than or equal to 20")
+    if len(value) > 2048:
+        raise validation_error(value, member, "have length less than or equal to 2048")
+    if not POLICY_ARN.match(value):
+        raise AwsError("InvalidInput", f"ARN {value} is not valid.")
+    return value
+
+
+# --- lookups -------------------------------------------------------------------------------------
+
+
 def no_such_entity(kind: str, name: str) -> AwsError:
     """IAM's NoSuchEntity wording, e.g. "The user with name bob cannot be found."."""
     return AwsError("NoSuchEntity", f"The {kind} with name {name} cannot be found.")
 
 
+def already_exists(label: str, name: str) -> AwsError:
+    """EntityAlreadyExists "User with name bob already exists." (label: User, Group, Role)."""
+    return AwsError("EntityAlreadyExists", f"{label} with name {name} already exists.")
+
+
+def find_named(session: Session, model: type[Named], account: str, name: str) -> Named | None:
+    """The user, group, role or instance profile ``name`` of the account (names are unique
+    case-insensitively)."""
+    query = select(model).where(model.account_id == account, model.name_lower == name.lower())
+    return session.scalar(query)
+
+
+def insert_named(
+    session: Session,
+    model: type[Named],
+    id_prefix: str,
+    kind: str,
+    account: str,
+    name: str,
+    path: str,
+    **fields: Any,
+) -> Named:
+    """Store a new user, group, role or instance profile: a unique id (``id_prefix``: AIDA, AGPA,
+    AROA, AIPA), its ARN, its creation time."""
+    row = model(
+        id=ids.unique_id(id_prefix), account_id=account, name=name, name_lower=name.lower(), path=path,
+        arn=arn(account, kind, path, name), created_at=now(), **fields,
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    return row
+
+
+def find_user(session: Session, account: str, name: str) -> User | None:
+    return find_named(session, User, account, name)
+
+
+def find_group(session: Session, account: str, name: str) -> Group | None:
+    return find_named(session, Group, account, name)
+
+
+def find_role(session: Session, account: str, name: str) -> Role | None:
+    return find_named(session, Role, account, name)
+
+
 def get_user(session: Session, account: str, name: str) -> User:
-    user = session.scalar(select(User).where(User.account_id == account, User.name_lower == name.lower()))
+    user = find_user(session, account, name)
     if user is None:
         raise no_such_entity("user", name)
     return user
 
 
-def get_role(session: Session, account: str, name: str) -> Role:
-    role = session.scalar(select(Role).where(Role.account_id == account, Role.name_lower == name.lower()))
-    if role is None:
-        raise no_such_entity("role", name)
-    return role
+def calling_user(session: Session, caller: Caller) -> User:
+    """The IAM user that signed the request, for an operation whose UserName was left out (IAM
+    "determines the user name implicitly based on the AWS access key ID used to sign the request");
+    any other caller must name the user (ValidationError)."""
+    own = session.get(User, caller.user_id) if caller.user_id and caller.principal.type == "User" else None
+    if own is None:
+        raise AwsError("ValidationError", "Must specify userName when calling with non-User credentials")
+    return own
 
 
-def get_group(session: Session, account: str, name: str) -> Group:
-    group = session.scalar(select(Group).where(Group.account_id == account, Group.name_lower == name.lower()))
-    if group is None:
-        raise no_such_entity("group", name)
-    return group
-
-
-def get_instance_profile(session: Session, account: str, name: str) -> InstanceProfile:
-    query = select(InstanceProfile).where(
-        InstanceProfile.account_id == account, InstanceProfile.name_lower == name.lower()
-    )
-    profile = session.scalar(query)
-    if profile is None:
-        raise no_such_entity("instance profile", name)
-    return profile
-
-
-def get_managed_policy(session: Session, policy_arn: str) -> ManagedPolicy:
+def find_visible_policy(session: Session, account: str, policy_arn: str) -> ManagedPolicy | None:
+    """A managed policy the account can see: its own or an AWS managed one (another account's
+    policy does not exist for it)."""
     policy = session.scalar(select(ManagedPolicy).where(ManagedPolicy.arn == policy_arn))
+    return policy if policy is not None and policy.account_id in (account, AWS_ACCOUNT) else None
+
+
+def visible_policy(session: Session, account: str, policy_arn: str) -> ManagedPolicy:
+    """NoSuchEntity "Policy <arn> does not exist or is not attachable." unless visible."""
+    policy = find_visible_policy(session, account, policy_arn)
     if policy is None:
         raise AwsError("NoSuchEntity", f"Policy {policy_arn} does not exist or is not attachable.")
+    return policy
+
+
+def boundary_policy(session: Session, account: str, value: str) -> ManagedPolicy:
+    """A permissions boundary (CreateUser, CreateRole, Put…PermissionsBoundary, the bootstrap
+    file): an AWS managed policy or a customer managed one of this account, else NoSuchEntity
+    "Scope ARN: <arn> does not exist or is not attachable."."""
+    check_policy_arn(value, "permissionsBoundary")
+    policy = find_visible_policy(session, account, value)
+    if policy is None:
+        raise AwsError("NoSuchEntity", f"Scope ARN: {value} does not exist or is not attachable.")
     return policy
 
 
@@ -121,7 +227,7 @@ def page(
     marker = params.get("Marker")
     start = 0
     if marker:
-        if not (marker.isascii() and marker.isdigit()) or int(marker) > len(items):
+        if not ascii_number(marker) or int(marker) > len(items):
             raise AwsError("InvalidInput", "Invalid Marker.")
         start = int(marker)
     chunk = items[start : start + max_items]
@@ -133,73 +239,111 @@ def page(
     return out
 
 
+def list_in_path(
+    call: QueryCall,
+    model: type[Named],
+    action: str,
+    kind: str | None,
+    list_name: str,
+    render: Callable[[Session, Named], dict[str, Any]],
+) -> dict[str, Any]:
+    """List{Users,Groups,Roles,InstanceProfiles}: the account's entities whose path starts with
+    PathPrefix (case-sensitively, default ``/``), by name, paged. Authorized on
+    ``arn:aws:iam::<acct>:<kind><PathPrefix>`` (what AWS's AccessDenied shows), on ``*`` without a kind."""
+    prefix = check_path_prefix(call.params.get("PathPrefix"))
+    account = call.caller.account
+    call.authorize(action, f"arn:aws:iam::{account}:{kind}{prefix}" if kind else "*")
+    with call.read() as session:
+        query = select(model).where(model.account_id == account)
+        rows = sorted((row for row in session.scalars(query) if row.path.startswith(prefix)), key=_name_key)
+        return page(call.params, rows, lambda row: render(session, row), list_name)
+
+
+def _name_key(row: User | Group | Role | InstanceProfile) -> str:
+    return row.name_lower
+
+
+# --- response shapes -----------------------------------------------------------------------------
+
+
 def encode_document(document: str) -> str:
     """IAM returns policy documents URL-encoded (RFC 3986), as written."""
     return urllib.parse.quote(document, safe="")
 
 
-def tags_of(session: Session, entity_type: str, entity_id: str) -> list[dict[str, str]]:
-    query = select(Tag).where(Tag.entity_type == entity_type, Tag.entity_id == entity_id).order_by(Tag.key)
-    return [{"Key": t.key, "Value": t.value} for t in session.scalars(query)]
+def boundary_shape(boundary: str | None) -> dict[str, str] | None:
+    """The AttachedPermissionsBoundary structure (None: no boundary, the element is left out)."""
+    if not boundary:
+        return None
+    return {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary}
 
 
-def user_shape(user: User, tags: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    shape: dict[str, Any] = {
-        "Path": user.path,
-        "UserName": user.name,
-        "UserId": user.id,
-        "Arn": user.arn,
-        "CreateDate": user.created_at,
+def entity_shape(label: str, entity: Entity) -> dict[str, Any]:
+    """Path, <label>Name, <label>Id, Arn, CreateDate — what every User, Group and Role shape starts with."""
+    return {
+        "Path": entity.path,
+        f"{label}Name": entity.name,
+        f"{label}Id": entity.id,
+        "Arn": entity.arn,
+        "CreateDate": entity.created_at,
     }
-    if user.permissions_boundary:
-        shape["PermissionsBoundary"] = {
-            "PermissionsBoundaryType": "Policy",
-            "PermissionsBoundaryArn": user.permissions_boundary,
-        }
+
+
+def listed_user(user: User) -> dict[str, Any]:
+    """A user as List* operations and GetGroup show it: without PermissionsBoundary and Tags
+    (ListUsers docs; AWS returns the boundary from GetUser only, awsdocs/iam-user-guide#81)."""
+    return entity_shape("User", user)
+
+
+def _in_full(shape: dict[str, Any], entity: User | Role, tags: list[dict[str, str]] | None) -> dict[str, Any]:
+    """A listed user or role with what only Get…/Create… show: its boundary and its tags."""
+    if entity.permissions_boundary:
+        shape["PermissionsBoundary"] = boundary_shape(entity.permissions_boundary)
     if tags:
         shape["Tags"] = tags
     return shape
 
 
-def role_shape(role: Role, tags: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    shape: dict[str, Any] = {
-        "Path": role.path,
-        "RoleName": role.name,
-        "RoleId": role.id,
-        "Arn": role.arn,
-        "CreateDate": role.created_at,
+def user_shape(user: User, tags: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """The User of GetUser and CreateUser."""
+    return _in_full(listed_user(user), user, tags)
+
+
+def listed_role(role: Role) -> dict[str, Any]:
+    """A role as ListRoles and the instance-profile operations show it: without PermissionsBoundary,
+    RoleLastUsed and Tags (ListRoles docs; AWS returns the boundary from GetRole only,
+    awsdocs/iam-user-guide#81)."""
+    return {
+        **entity_shape("Role", role),
         "AssumeRolePolicyDocument": encode_document(role.trust_policy),
         "Description": role.description,
         "MaxSessionDuration": role.max_session_duration,
     }
-    if role.permissions_boundary:
-        shape["PermissionsBoundary"] = {
-            "PermissionsBoundaryType": "Policy",
-            "PermissionsBoundaryArn": role.permissions_boundary,
-        }
-    if tags:
-        shape["Tags"] = tags
+
+
+def role_shape(role: Role, tags: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """The Role of GetRole, CreateRole and UpdateRoleDescription (with RoleLastUsed once used)."""
+    shape = _in_full(listed_role(role), role, tags)
     if role.last_used_at:
         shape["RoleLastUsed"] = {"LastUsedDate": role.last_used_at, "Region": role.last_used_region}
     return shape
 
 
 def group_shape(group: Group) -> dict[str, Any]:
-    return {
-        "Path": group.path,
-        "GroupName": group.name,
-        "GroupId": group.id,
-        "Arn": group.arn,
-        "CreateDate": group.created_at,
-    }
+    return entity_shape("Group", group)
 
 
-# --- tags, condition-key context, access checks (IAM part A) -------------------------------------
+# --- tags ----------------------------------------------------------------------------------------
 
 MAX_TAGS = 50
 TAG_KEY_PATTERN = "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+"
 TAG_VALUE_PATTERN = "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*"
 _TAG_PUNCTUATION = frozenset("_.:/=+-@")
+
+
+def tags_of(session: Session, entity_type: str, entity_id: str) -> list[dict[str, str]]:
+    query = select(Tag).where(Tag.entity_type == entity_type, Tag.entity_id == entity_id).order_by(Tag.key)
+    return [{"Key": t.key, "Value": t.value} for t in session.scalars(query)]
 
 
 def _tag_char(char: str) -> bool:
@@ -211,11 +355,7 @@ def check_tag_key(key: str | None, member: str) -> str:
     """A tag key: 1–128 characters of the tag alphabet; ``aws:`` is reserved (IAM User Guide,
     "Tagging IAM resources": "You can't use the prefix aws: in tag keys")."""
     if key is None:
-        raise AwsError(
-            "ValidationError",
-            f"1 validation error detected: Value null at '{member}' failed to satisfy constraint: "
-            "Member must not be null",
-        )
+        raise missing_value(member)
     if len(key) < 1:
         raise validation_error(key, member, "have length greater than or equal to 1")
     if len(key) > 128:
@@ -230,11 +370,7 @@ def check_tag_key(key: str | None, member: str) -> str:
 def check_tag_value(value: str | None, member: str) -> str:
     """A tag value: 0–256 characters of the tag alphabet."""
     if value is None:
-        raise AwsError(
-            "ValidationError",
-            f"1 validation error detected: Value null at '{member}' failed to satisfy constraint: "
-            "Member must not be null",
-        )
+        raise missing_value(member)
     if len(value) > 256:
         raise validation_error(value, member, "have length less than or equal to 256")
     if not all(_tag_char(c) for c in value):
@@ -325,92 +461,3 @@ def resource_tag_context(session: Session, entity_type: str, entity_id: str) -> 
         context[f"aws:ResourceTag/{tag['Key']}"] = tag["Value"]
         context[f"iam:ResourceTag/{tag['Key']}"] = tag["Value"]
     return context
-
-
-def find_user(session: Session, account: str, name: str) -> User | None:
-    return session.scalar(select(User).where(User.account_id == account, User.name_lower == name.lower()))
-
-
-def find_group(session: Session, account: str, name: str) -> Group | None:
-    return session.scalar(select(Group).where(Group.account_id == account, Group.name_lower == name.lower()))
-
-
-def find_role(session: Session, account: str, name: str) -> Role | None:
-    return session.scalar(select(Role).where(Role.account_id == account, Role.name_lower == name.lower()))
-
-
-POLICY_ARN = re.compile(r"^arn:aws:iam::(\d{12}|aws):policy/[\x21-\x7E]+$")
-
-
-def check_policy_arn(value: str, member: str = "policyArn") -> str:
-    """A managed policy ARN: 20–2048 characters (arnType), ``arn:aws:iam::<acct>|aws:policy/…``."""
-    if len(value) < 20:
-        raise validation_error(value, member, "have length greater than or equal to 20")
-    if len(value) > 2048:
-        raise validation_error(value, member, "have length less than or equal to 2048")
-    if not POLICY_ARN.match(value):
-        raise AwsError("InvalidInput", f"ARN {value} is not valid.")
-    return value
-
-
-def boundary_policy(session: Session, account: str, value: str) -> ManagedPolicy:
-    """A permissions boundary: an AWS managed policy or a customer managed one of this account,
-    else NoSuchEntity "Scope ARN: <arn> does not exist or is not attachable."."""
-    check_policy_arn(value, "permissionsBoundary")
-    policy = session.scalar(select(ManagedPolicy).where(ManagedPolicy.arn == value))
-    if policy is None or policy.account_id not in (account, "aws"):
-        raise AwsError("NoSuchEntity", f"Scope ARN: {value} does not exist or is not attachable.")
-    return policy
-
-
-# --- managed-policy visibility (IAM part B) ------------------------------------------------------
-
-
-def visible_policy(session: Session, account: str, policy_arn: str) -> ManagedPolicy:
-    """A managed policy the account can see: its own or an AWS managed one. Another account's
-    policy does not exist for it: NoSuchEntity "Policy <arn> does not exist or is not attachable."."""
-    policy = session.scalar(select(ManagedPolicy).where(ManagedPolicy.arn == policy_arn))
-    if policy is None or policy.account_id not in (account, "aws"):
-        raise AwsError("NoSuchEntity", f"Policy {policy_arn} does not exist or is not attachable.")
-    return policy
-
-
-def authorized_entity(
-    call: QueryCall,
-    session: Session,
-    kind: str,
-    name: str,
-    action: str,
-    extra_context: Mapping[str, str | Sequence[str] | None] | None = None,
-) -> User | Group | Role:
-    """Look ``name`` up, authorize ``action`` on it, then report NoSuchEntity if it is missing.
-
-    Authorization comes first, as in AWS (an unauthorized caller learns nothing about existence):
-    on the entity's ARN when it exists, else on the ARN it would have with the default path.
-    Users and roles add their tags as ``aws:ResourceTag/…`` / ``iam:ResourceTag/…`` and their
-    boundary as ``iam:PermissionsBoundary``.
-    """
-    finders = {"user": find_user, "group": find_group, "role": find_role}
-    entity = finders[kind](session, call.caller.account, name)
-    context: dict[str, str | Sequence[str] | None] = dict(extra_context or {})
-    if isinstance(entity, User | Role):
-        context.update(resource_tag_context(session, kind, entity.id))
-        if entity.permissions_boundary:
-            context.setdefault("iam:PermissionsBoundary", entity.permissions_boundary)
-    target = entity.arn if entity is not None else arn(call.caller.account, kind, "/", name)
-    call.authorize(action, target, extra_context=context or None)
-    if entity is None:
-        raise no_such_entity(kind, name)
-    return entity
-
-
-def authorized_user(call: QueryCall, session: Session, name: str, action: str) -> User:
-    return cast(User, authorized_entity(call, session, "user", name, action))
-
-
-def authorized_group(call: QueryCall, session: Session, name: str, action: str) -> Group:
-    return cast(Group, authorized_entity(call, session, "group", name, action))
-
-
-def authorized_role(call: QueryCall, session: Session, name: str, action: str) -> Role:
-    return cast(Role, authorized_entity(call, session, "role", name, action))

@@ -14,21 +14,32 @@ from sqlalchemy.orm import Session
 from monban.credentials import ids
 from monban.protocol.errors import AwsError
 from monban.services.iam.common import (
+    already_exists,
     arn,
-    authorized_group,
-    authorized_user,
     check_name,
     check_path,
-    check_path_prefix,
     find_group,
     get_user,
     group_shape,
+    insert_named,
+    list_in_path,
+    listed_user,
     page,
 )
-from monban.services.iam.users import listed_user
+from monban.services.iam.entities import (
+    KINDS,
+    MUST_REMOVE_USERS,
+    Conflict,
+    attached_conflict,
+    authorized_group,
+    authorized_user,
+    inline_conflict,
+    refuse_delete,
+    update_entity,
+)
+from monban.services.iam.users import EXISTING_NAME
 from monban.services.query import Operation, QueryCall, Result, register
-from monban.store.accounts import now
-from monban.store.models import Attachment, Group, GroupMember, InlinePolicy, User
+from monban.store.models import Group, GroupMember, User
 
 OPERATIONS: dict[str, Operation] = {}
 
@@ -39,19 +50,8 @@ GROUPS_PER_USER = 10
 def create_group_record(session: Session, account: str, name: str, path: str = "/") -> Group:
     """Insert a group (unique case-insensitively in the account: EntityAlreadyExists)."""
     if find_group(session, account, name) is not None:
-        raise AwsError("EntityAlreadyExists", f"Group with name {name} already exists.")
-    group = Group(
-        id=ids.unique_id(ids.GROUP_PREFIX),
-        account_id=account,
-        name=name,
-        name_lower=name.lower(),
-        path=path,
-        arn=arn(account, "group", path, name),
-        created_at=now(),
-    )
-    session.add(group)
-    session.flush()
-    return group
+        raise already_exists("Group", name)
+    return insert_named(session, Group, ids.GROUP_PREFIX, "group", account, name, path)
 
 
 def group_members(session: Session, group: Group) -> list[User]:
@@ -113,74 +113,33 @@ def get_group(call: QueryCall) -> Result:
 
 @register(OPERATIONS, "ListGroups")
 def list_groups(call: QueryCall) -> Result:
-    prefix = check_path_prefix(call.params.get("PathPrefix"))
-    account = call.caller.account
-    call.authorize("iam:ListGroups", f"arn:aws:iam::{account}:group{prefix}")
-    with call.read() as session:
-        query = (
-            select(Group)
-            .where(Group.account_id == account, Group.path.startswith(prefix, autoescape=True))
-            .order_by(Group.name_lower)
-        )
-        return page(call.params, list(session.scalars(query)), group_shape, "Groups")
+    """ListGroups: groups whose path starts with PathPrefix, by name; MaxItems/Marker paging."""
+    return list_in_path(call, Group, "iam:ListGroups", "group", "Groups", lambda _, group: group_shape(group))
 
 
 @register(OPERATIONS, "UpdateGroup")
 def update_group(call: QueryCall) -> Result:
-    """UpdateGroup: NewGroupName / NewPath; permission needed on both the old and the new ARN."""
-    params = call.params
-    name = _group_name(call)
-    new_name = params.get("NewGroupName")
-    if new_name is not None:
-        check_name(new_name, "newGroupName", GROUP_NAME)
-    new_path = params.get("NewPath")
-    if new_path is not None:
-        check_path(new_path, "newPath")
-    with call.write() as session:
-        group = authorized_group(call, session, name, "iam:UpdateGroup")
-        target_name = new_name or group.name
-        target_path = new_path or group.path
-        target_arn = arn(group.account_id, "group", target_path, target_name)
-        if target_arn != group.arn:
-            call.authorize("iam:UpdateGroup", target_arn)
-        if target_name.lower() != group.name_lower and find_group(session, group.account_id, target_name):
-            raise AwsError("EntityAlreadyExists", f"Group with name {target_name} already exists.")
-        group.name, group.name_lower = target_name, target_name.lower()
-        group.path, group.arn = target_path, target_arn
-        session.flush()
-    return None
-
-
-def _group_conflict(session: Session, group: Group) -> str | None:
-    """DeleteGroup: members, inline policies, attached policies must be removed first."""
-    if session.scalar(select(GroupMember).where(GroupMember.group_id == group.id).limit(1)) is not None:
-        return "Cannot delete entity, must remove users from group first."
-    inline = select(InlinePolicy).where(
-        InlinePolicy.entity_type == "group", InlinePolicy.entity_id == group.id
-    )
-    if session.scalar(inline.limit(1)) is not None:
-        return "Cannot delete entity, must delete policies first."
-    attached = select(Attachment).where(Attachment.entity_type == "group", Attachment.entity_id == group.id)
-    if session.scalar(attached.limit(1)) is not None:
-        return "Cannot delete entity, must detach all policies first."
-    return None
+    """UpdateGroup: NewGroupName / NewPath, permission needed on both the old and the new ARN."""
+    return update_entity(call, KINDS["group"], GROUP_NAME, GROUP_NAME)
 
 
 @register(OPERATIONS, "DeleteGroup")
 def delete_group(call: QueryCall) -> Result:
+    """DeleteGroup: DeleteConflict while it has members, inline or attached policies (in that order)."""
     name = _group_name(call)
     with call.write() as session:
         group = authorized_group(call, session, name, "iam:DeleteGroup")
-        conflict = _group_conflict(session, group)
-        if conflict is not None:
-            raise AwsError("DeleteConflict", conflict)
+        members = Conflict(GroupMember, (GroupMember.group_id == group.id,), MUST_REMOVE_USERS)
+        refuse_delete(
+            session, members, inline_conflict("group", group.id), attached_conflict("group", group.id)
+        )
         session.delete(group)
         session.flush()
     return None
 
 
 def _user_name(call: QueryCall) -> str:
-    return check_name(call.params.required("UserName"), "userName", 128)
+    return check_name(call.params.required("UserName"), "userName", EXISTING_NAME)
 
 
 @register(OPERATIONS, "AddUserToGroup")

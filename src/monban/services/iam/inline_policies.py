@@ -9,44 +9,21 @@ Each action is authorized on the entity's ARN.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monban.policy import MalformedPolicyDocument, PolicyKind, parse_policy
 from monban.policy.parse import check_inline_policy_size
 from monban.protocol.errors import AwsError, validation_error
-from monban.services.iam.common import authorized_entity, check_name, encode_document, page
-from monban.services.query import Operation, QueryCall, Result, register
-from monban.store.models import Group, InlinePolicy, Role, User
+from monban.services.iam.common import Entity, EntityType, check_name, encode_document, page
+from monban.services.iam.entities import KINDS, EntityKind, authorized_entity, register_for
+from monban.services.query import Operation, QueryCall, Result
+from monban.store.models import InlinePolicy
 
 OPERATIONS: dict[str, Operation] = {}
 
 MAX_DOCUMENT = 131072  # policyDocumentType
-EntityType = Literal["user", "group", "role"]
-
-
-@dataclass(frozen=True, slots=True)
-class EntityKind:
-    """How one kind of policy holder appears in the API."""
-
-    entity_type: EntityType
-    label: str  # action infix: User, Group, Role
-    name_limit: int  # existingUserNameType 128, groupNameType 128, roleNameType 64
-
-    @property
-    def param(self) -> str:
-        return f"{self.label}Name"
-
-    @property
-    def member(self) -> str:
-        return f"{self.entity_type}Name"
-
-
-KINDS = (EntityKind("user", "User", 128), EntityKind("group", "Group", 128), EntityKind("role", "Role", 64))
+NAME_LIMITS = {"user": 128, "group": 128, "role": 64}  # existingUserNameType, groupNameType, roleNameType
 
 
 def policy_error(error: MalformedPolicyDocument) -> AwsError:
@@ -62,11 +39,7 @@ def inline_rows(session: Session, entity_type: str, entity_id: str) -> list[Inli
 
 
 def put_inline(
-    session: Session,
-    entity: User | Group | Role,
-    entity_type: EntityType,
-    policy_name: str,
-    document: str,
+    session: Session, entity: Entity, entity_type: EntityType, policy_name: str, document: str
 ) -> None:
     """Validate and store (or replace) one inline policy of ``entity``."""
     try:
@@ -95,22 +68,22 @@ def put_inline(
 def _find(session: Session, kind: EntityKind, entity_id: str, policy_name: str) -> InlinePolicy:
     row = session.scalar(
         select(InlinePolicy).where(
-            InlinePolicy.entity_type == kind.entity_type,
+            InlinePolicy.entity_type == kind.name,
             InlinePolicy.entity_id == entity_id,
             InlinePolicy.name == policy_name,
         )
     )
     if row is None:
-        raise AwsError(
-            "NoSuchEntity", f"The {kind.entity_type} policy with name {policy_name} cannot be found."
-        )
+        raise AwsError("NoSuchEntity", f"The {kind.name} policy with name {policy_name} cannot be found.")
     return row
 
 
-def _names(call: QueryCall, kind: EntityKind, with_policy: bool) -> tuple[str, str]:
-    entity = check_name(call.params.required(kind.param), kind.member, kind.name_limit)
-    policy = check_name(call.params.required("PolicyName"), "policyName", 128) if with_policy else ""
-    return entity, policy
+def _entity_name(call: QueryCall, kind: EntityKind) -> str:
+    return check_name(call.params.required(kind.param), kind.member, NAME_LIMITS[kind.name])
+
+
+def _policy_name(call: QueryCall) -> str:
+    return check_name(call.params.required("PolicyName"), "policyName", 128)
 
 
 def _document(call: QueryCall) -> str:
@@ -122,68 +95,53 @@ def _document(call: QueryCall) -> str:
     return document
 
 
-def _put(kind: EntityKind) -> Callable[[QueryCall], Result]:
-    def handler(call: QueryCall) -> Result:
-        entity_name, policy_name = _names(call, kind, True)
-        document = _document(call)
-        with call.write() as session:
-            entity = authorized_entity(
-                call, session, kind.entity_type, entity_name, f"iam:Put{kind.label}Policy"
-            )
-            put_inline(session, entity, kind.entity_type, policy_name, document)
-        return None
-
-    handler.__doc__ = f"Put{kind.label}Policy: add or replace an inline policy."
-    return handler
+def put_policy(call: QueryCall, kind: EntityKind) -> Result:
+    """Put…Policy: add or replace an inline policy."""
+    entity_name, policy_name, document = _entity_name(call, kind), _policy_name(call), _document(call)
+    with call.write() as session:
+        action = f"iam:Put{kind.label}Policy"
+        entity = authorized_entity(call, session, kind.name, entity_name, action)
+        put_inline(session, entity, kind.name, policy_name, document)
+    return None
 
 
-def _get(kind: EntityKind) -> Callable[[QueryCall], Result]:
-    def handler(call: QueryCall) -> Result:
-        entity_name, policy_name = _names(call, kind, True)
-        with call.read() as session:
-            entity = authorized_entity(
-                call, session, kind.entity_type, entity_name, f"iam:Get{kind.label}Policy"
-            )
-            row = _find(session, kind, entity.id, policy_name)
-            return {
-                kind.param: entity.name,
-                "PolicyName": row.name,
-                "PolicyDocument": encode_document(row.document),
-            }
-
-    handler.__doc__ = f"Get{kind.label}Policy: the document, URL-encoded."
-    return handler
+def get_policy(call: QueryCall, kind: EntityKind) -> Result:
+    """Get…Policy: the document, URL-encoded."""
+    entity_name, policy_name = _entity_name(call, kind), _policy_name(call)
+    with call.read() as session:
+        action = f"iam:Get{kind.label}Policy"
+        entity = authorized_entity(call, session, kind.name, entity_name, action)
+        row = _find(session, kind, entity.id, policy_name)
+        return {
+            kind.param: entity.name,
+            "PolicyName": row.name,
+            "PolicyDocument": encode_document(row.document),
+        }
 
 
-def _list(kind: EntityKind) -> Callable[[QueryCall], Result]:
-    def handler(call: QueryCall) -> Result:
-        entity_name, _ = _names(call, kind, False)
-        with call.read() as session:
-            action = f"iam:List{kind.label}Policies"
-            entity = authorized_entity(call, session, kind.entity_type, entity_name, action)
-            rows = inline_rows(session, kind.entity_type, entity.id)
-            return page(call.params, [row.name for row in rows], str, "PolicyNames")
-
-    handler.__doc__ = f"List{kind.label}Policies: inline policy names, paged."
-    return handler
+def list_policies(call: QueryCall, kind: EntityKind) -> Result:
+    """List…Policies: inline policy names, paged."""
+    entity_name = _entity_name(call, kind)
+    with call.read() as session:
+        action = f"iam:List{kind.label}Policies"
+        entity = authorized_entity(call, session, kind.name, entity_name, action)
+        rows = inline_rows(session, kind.name, entity.id)
+        return page(call.params, [row.name for row in rows], str, "PolicyNames")
 
 
-def _delete(kind: EntityKind) -> Callable[[QueryCall], Result]:
-    def handler(call: QueryCall) -> Result:
-        entity_name, policy_name = _names(call, kind, True)
-        with call.write() as session:
-            action = f"iam:Delete{kind.label}Policy"
-            entity = authorized_entity(call, session, kind.entity_type, entity_name, action)
-            session.delete(_find(session, kind, entity.id, policy_name))
-            session.flush()
-        return None
-
-    handler.__doc__ = f"Delete{kind.label}Policy: NoSuchEntity when the policy is missing."
-    return handler
+def delete_policy(call: QueryCall, kind: EntityKind) -> Result:
+    """Delete…Policy: NoSuchEntity when the policy is missing."""
+    entity_name, policy_name = _entity_name(call, kind), _policy_name(call)
+    with call.write() as session:
+        action = f"iam:Delete{kind.label}Policy"
+        entity = authorized_entity(call, session, kind.name, entity_name, action)
+        session.delete(_find(session, kind, entity.id, policy_name))
+        session.flush()
+    return None
 
 
-for _kind in KINDS:
-    register(OPERATIONS, f"Put{_kind.label}Policy")(_put(_kind))
-    register(OPERATIONS, f"Get{_kind.label}Policy")(_get(_kind))
-    register(OPERATIONS, f"List{_kind.label}Policies")(_list(_kind))
-    register(OPERATIONS, f"Delete{_kind.label}Policy")(_delete(_kind))
+for _kind in KINDS.values():
+    register_for(OPERATIONS, f"Put{_kind.label}Policy", put_policy, _kind)
+    register_for(OPERATIONS, f"Get{_kind.label}Policy", get_policy, _kind)
+    register_for(OPERATIONS, f"List{_kind.label}Policies", list_policies, _kind)
+    register_for(OPERATIONS, f"Delete{_kind.label}Policy", delete_policy, _kind)

@@ -9,7 +9,6 @@ InstanceSessionsPerInstanceProfile: 1"); it cannot be deleted while it holds one
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -18,29 +17,32 @@ from sqlalchemy.orm import Session
 from monban.credentials import ids
 from monban.protocol.errors import AwsError
 from monban.services.iam.common import (
+    ContextValues,
     arn,
     check_name,
     check_path,
-    check_path_prefix,
     delete_tags,
+    find_named,
     find_role,
+    insert_named,
+    list_in_path,
+    listed_role,
     merge_tags,
     no_such_entity,
     page,
     request_tag_context,
-    role_shape,
     tags_of,
     tags_param,
 )
+from monban.services.iam.entities import MUST_REMOVE_ROLES, Conflict, refuse_delete
 from monban.services.iam.roles import authorized_role
 from monban.services.query import Operation, QueryCall, Result, register
-from monban.store.accounts import now
 from monban.store.models import InstanceProfile, InstanceProfileRole, Role
 
 OPERATIONS: dict[str, Operation] = {}
 
 ROLES_PER_PROFILE = 1
-ContextValues = dict[str, str | Sequence[str] | None]
+PROFILE_NAME = 128
 
 
 def profile_not_found(name: str) -> AwsError:
@@ -48,16 +50,13 @@ def profile_not_found(name: str) -> AwsError:
 
 
 def find_profile(session: Session, account: str, name: str) -> InstanceProfile | None:
-    query = select(InstanceProfile).where(
-        InstanceProfile.account_id == account, InstanceProfile.name_lower == name.lower()
-    )
-    return session.scalar(query)
+    return find_named(session, InstanceProfile, account, name)
 
 
 def authorized_profile(call: QueryCall, session: Session, action: str) -> InstanceProfile:
     """The profile named by InstanceProfileName once ``action`` on it is authorized (a missing one
     is AccessDenied to a caller who may not act on it, NoSuchEntity otherwise)."""
-    name = check_name(call.params.required("InstanceProfileName"), "instanceProfileName", 128)
+    name = check_name(call.params.required("InstanceProfileName"), "instanceProfileName", PROFILE_NAME)
     account = call.caller.account
     profile = find_profile(session, account, name)
     if profile is None:
@@ -70,6 +69,16 @@ def authorized_profile(call: QueryCall, session: Session, action: str) -> Instan
     return profile
 
 
+def create_profile_record(session: Session, account: str, name: str, path: str) -> InstanceProfile:
+    """Insert an instance profile (EntityAlreadyExists "Instance Profile <name> already exists.");
+    also used by the bootstrap file."""
+    if find_profile(session, account, name) is not None:
+        raise AwsError("EntityAlreadyExists", f"Instance Profile {name} already exists.")
+    return insert_named(
+        session, InstanceProfile, ids.INSTANCE_PROFILE_PREFIX, "instance-profile", account, name, path
+    )
+
+
 def roles_of(session: Session, profile: InstanceProfile) -> list[Role]:
     query = (
         select(Role)
@@ -79,15 +88,37 @@ def roles_of(session: Session, profile: InstanceProfile) -> list[Role]:
     return list(session.scalars(query))
 
 
+def profiles_of(session: Session, role: Role) -> list[InstanceProfile]:
+    """The instance profiles holding ``role``, by name."""
+    query = (
+        select(InstanceProfile)
+        .join(InstanceProfileRole, InstanceProfileRole.profile_id == InstanceProfile.id)
+        .where(InstanceProfileRole.role_id == role.id)
+    )
+    return sorted(session.scalars(query), key=lambda ip: ip.name_lower)
+
+
+def add_profile_role(session: Session, profile: InstanceProfile, role: Role) -> None:
+    """One role per profile: LimitExceeded "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1"."""
+    if roles_of(session, profile):
+        raise AwsError(
+            "LimitExceeded",
+            f"Cannot exceed quota for InstanceSessionsPerInstanceProfile: {ROLES_PER_PROFILE}",
+        )
+    session.add(InstanceProfileRole(profile_id=profile.id, role_id=role.id))
+    session.flush()
+
+
 def profile_shape(session: Session, profile: InstanceProfile, *, tags: bool = True) -> dict[str, Any]:
-    """The InstanceProfile structure, with its role(s) in full."""
+    """The InstanceProfile structure; its role(s) as ListRoles shows them (no PermissionsBoundary,
+    RoleLastUsed or Tags: AWS returns those from GetRole only)."""
     shape: dict[str, Any] = {
         "Path": profile.path,
         "InstanceProfileName": profile.name,
         "InstanceProfileId": profile.id,
         "Arn": profile.arn,
         "CreateDate": profile.created_at,
-        "Roles": [role_shape(role) for role in roles_of(session, profile)],
+        "Roles": [listed_role(role) for role in roles_of(session, profile)],
     }
     profile_tags = tags_of(session, "instance-profile", profile.id) if tags else []
     if profile_tags:
@@ -99,22 +130,16 @@ def profile_shape(session: Session, profile: InstanceProfile, *, tags: bool = Tr
 def create_instance_profile(call: QueryCall) -> Result:
     """CreateInstanceProfile: EntityAlreadyExists "Instance Profile <name> already exists."."""
     p = call.params
-    name = check_name(p.required("InstanceProfileName"), "instanceProfileName", 128)
+    name = check_name(p.required("InstanceProfileName"), "instanceProfileName", PROFILE_NAME)
     path = check_path(p.get("Path"))
     tags = tags_param(p)
     account = call.caller.account
-    profile_arn = arn(account, "instance-profile", path, name)
     context: ContextValues = dict(request_tag_context(tags)) if tags else {}
-    call.authorize("iam:CreateInstanceProfile", profile_arn, extra_context=context)
+    call.authorize(
+        "iam:CreateInstanceProfile", arn(account, "instance-profile", path, name), extra_context=context
+    )
     with call.write() as session:
-        if find_profile(session, account, name) is not None:
-            raise AwsError("EntityAlreadyExists", f"Instance Profile {name} already exists.")
-        profile = InstanceProfile(
-            id=ids.unique_id(ids.INSTANCE_PROFILE_PREFIX), account_id=account, name=name,
-            name_lower=name.lower(), path=path, arn=profile_arn, created_at=now(),
-        )  # fmt: skip
-        session.add(profile)
-        session.flush()
+        profile = create_profile_record(session, account, name, path)
         if tags:
             merge_tags(session, "instance-profile", profile.id, tags, "TagsPerInstanceProfile")
         return {"InstanceProfile": profile_shape(session, profile)}
@@ -127,19 +152,15 @@ def get_instance_profile(call: QueryCall) -> Result:
         return {"InstanceProfile": profile_shape(session, profile)}
 
 
+def _listed(session: Session, profile: InstanceProfile) -> dict[str, Any]:
+    """Tags are left out of listings."""
+    return profile_shape(session, profile, tags=False)
+
+
 @register(OPERATIONS, "ListInstanceProfiles")
 def list_instance_profiles(call: QueryCall) -> Result:
     """ListInstanceProfiles: PathPrefix and paging; Tags are left out of listings."""
-    prefix = check_path_prefix(call.params.get("PathPrefix"))
-    call.authorize("iam:ListInstanceProfiles", "*")
-    with call.read() as session:
-        query = select(InstanceProfile).where(InstanceProfile.account_id == call.caller.account)
-        profiles = sorted(
-            (ip for ip in session.scalars(query) if ip.path.startswith(prefix)), key=lambda ip: ip.name_lower
-        )
-        return page(
-            call.params, profiles, lambda ip: profile_shape(session, ip, tags=False), "InstanceProfiles"
-        )
+    return list_in_path(call, InstanceProfile, "iam:ListInstanceProfiles", None, "InstanceProfiles", _listed)
 
 
 @register(OPERATIONS, "DeleteInstanceProfile")
@@ -148,10 +169,10 @@ def delete_instance_profile(call: QueryCall) -> Result:
     instance profile first." while it holds a role."""
     with call.write() as session:
         profile = authorized_profile(call, session, "iam:DeleteInstanceProfile")
-        if roles_of(session, profile):
-            raise AwsError(
-                "DeleteConflict", "Cannot delete entity, must remove roles from instance profile first."
-            )
+        refuse_delete(
+            session,
+            Conflict(InstanceProfileRole, (InstanceProfileRole.profile_id == profile.id,), MUST_REMOVE_ROLES),
+        )
         delete_tags(session, "instance-profile", profile.id)
         session.delete(profile)
         session.flush()
@@ -172,14 +193,7 @@ def add_role_to_instance_profile(call: QueryCall) -> Result:
     """AddRoleToInstanceProfile: one role per profile (LimitExceeded)."""
     with call.write() as session:
         profile = authorized_profile(call, session, "iam:AddRoleToInstanceProfile")
-        role = _role_in(session, call)
-        if roles_of(session, profile):
-            raise AwsError(
-                "LimitExceeded",
-                f"Cannot exceed quota for InstanceSessionsPerInstanceProfile: {ROLES_PER_PROFILE}",
-            )
-        session.add(InstanceProfileRole(profile_id=profile.id, role_id=role.id))
-        session.flush()
+        add_profile_role(session, profile, _role_in(session, call))
     return None
 
 
@@ -190,7 +204,7 @@ def remove_role_from_instance_profile(call: QueryCall) -> Result:
         role = _role_in(session, call)
         link = session.get(InstanceProfileRole, (profile.id, role.id))
         if link is None:
-            raise AwsError("NoSuchEntity", f"The role with name {role.name} cannot be found.")
+            raise no_such_entity("role", role.name)
         session.delete(link)
         session.flush()
     return None
@@ -199,15 +213,7 @@ def remove_role_from_instance_profile(call: QueryCall) -> Result:
 @register(OPERATIONS, "ListInstanceProfilesForRole")
 def list_instance_profiles_for_role(call: QueryCall) -> Result:
     with call.read() as session:
-        role = authorized_role(
-            call, session, call.params.required("RoleName"), "iam:ListInstanceProfilesForRole"
-        )
-        query = (
-            select(InstanceProfile)
-            .join(InstanceProfileRole, InstanceProfileRole.profile_id == InstanceProfile.id)
-            .where(InstanceProfileRole.role_id == role.id)
-        )
-        profiles = sorted(session.scalars(query), key=lambda ip: ip.name_lower)
-        return page(
-            call.params, profiles, lambda ip: profile_shape(session, ip, tags=False), "InstanceProfiles"
-        )
+        action = "iam:ListInstanceProfilesForRole"
+        role = authorized_role(call, session, call.params.required("RoleName"), action)
+        profiles = profiles_of(session, role)
+        return page(call.params, profiles, lambda ip: _listed(session, ip), "InstanceProfiles")

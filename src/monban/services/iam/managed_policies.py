@@ -11,7 +11,6 @@ to one is authorized as a request on another account's resource, which nothing a
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -22,22 +21,26 @@ from monban.policy import MalformedPolicyDocument, PolicyKind, parse_policy
 from monban.policy.parse import check_managed_policy_size
 from monban.protocol.errors import AwsError, validation_error
 from monban.services.iam.common import (
+    ContextValues,
     arn,
+    check_enum,
     check_name,
     check_policy_arn,
     delete_tags,
     encode_document,
+    find_visible_policy,
     merge_tags,
     page,
     request_tag_context,
     tags_of,
     tags_param,
 )
+from monban.services.iam.entities import KINDS
 from monban.services.iam.roles import check_document_text
 from monban.services.query import Operation, QueryCall, Result, register
 from monban.store.accounts import now
 from monban.store.managed import AWS_ACCOUNT
-from monban.store.models import Attachment, Group, ManagedPolicy, PolicyVersion, Role, User
+from monban.store.models import Attachment, ManagedPolicy, PolicyVersion
 
 OPERATIONS: dict[str, Operation] = {}
 
@@ -46,7 +49,6 @@ _POLICY_PATH = re.compile(r"^((/[A-Za-z0-9.,+@=_-]+)*)/$")
 _VERSION_ID = re.compile(r"^v[1-9][0-9]*(\.[A-Za-z0-9-]*)?$")
 _SCOPES = ("All", "AWS", "Local")
 _USAGES = ("PermissionsPolicy", "PermissionsBoundary")
-ContextValues = dict[str, str | Sequence[str] | None]
 
 
 # --- parameters --------------------------------------------------------------------------------
@@ -60,12 +62,6 @@ def check_policy_path(value: str | None, member: str = "path") -> str:
         raise validation_error(
             value, member, "satisfy regular expression pattern: ((/[A-Za-z0-9\\.,\\+@=_-]+)*)/"
         )
-    return value
-
-
-def check_enum(value: str | None, member: str, allowed: Sequence[str]) -> str | None:
-    if value is not None and value not in allowed:
-        raise validation_error(value, member, f"satisfy enum value set: [{', '.join(allowed)}]")
     return value
 
 
@@ -109,15 +105,13 @@ def authorized_policy(
     policy does not exist for the caller (NoSuchEntity, after authorization so that existence is
     not revealed); a write to an AWS managed policy is a request on a resource of account ``aws``."""
     check_policy_arn(policy_arn)
-    account = call.caller.account
-    policy = session.scalar(select(ManagedPolicy).where(ManagedPolicy.arn == policy_arn))
-    visible = policy is not None and policy.account_id in (account, AWS_ACCOUNT)
+    policy = find_visible_policy(session, call.caller.account, policy_arn)
     owner = AWS_ACCOUNT if write and policy_arn.split(":")[4] == AWS_ACCOUNT else None
     context: ContextValues = {}
-    if policy is not None and visible:
+    if policy is not None:
         context = {f"aws:ResourceTag/{t['Key']}": t["Value"] for t in tags_of(session, "policy", policy.id)}
     call.authorize(action, policy_arn, resource_account=owner, extra_context=context)
-    if policy is None or not visible:
+    if policy is None:
         raise policy_not_found(policy_arn)
     return policy
 
@@ -126,21 +120,23 @@ def usage_counts(session: Session, account: str) -> tuple[dict[str, int], dict[s
     """Per policy ARN: attachments to the account's users, groups and roles, and its uses as a
     permissions boundary (GetPolicy's AttachmentCount and PermissionsBoundaryUsageCount)."""
     attached: dict[str, int] = {}
-    for kind, model in (("user", User), ("group", Group), ("role", Role)):
+    bounded: dict[str, int] = {}
+    for kind in KINDS.values():
+        model: Any = kind.model
         query = (
             select(Attachment.policy_arn, func.count())
             .join(model, model.id == Attachment.entity_id)
-            .where(Attachment.entity_type == kind, model.account_id == account)
+            .where(Attachment.entity_type == kind.name, model.account_id == account)
             .group_by(Attachment.policy_arn)
         )
         for policy_arn, count in session.execute(query):
             attached[policy_arn] = attached.get(policy_arn, 0) + count
-    bounded: dict[str, int] = {}
-    for entity in (User, Role):
+        if kind.name == "group":
+            continue
         bounds = (
-            select(entity.permissions_boundary, func.count())
-            .where(entity.account_id == account, entity.permissions_boundary.is_not(None))
-            .group_by(entity.permissions_boundary)
+            select(model.permissions_boundary, func.count())
+            .where(model.account_id == account, model.permissions_boundary.is_not(None))
+            .group_by(model.permissions_boundary)
         )
         for boundary, count in session.execute(bounds):
             if boundary is not None:
@@ -201,6 +197,51 @@ def get_version(session: Session, policy: ManagedPolicy, version_id: str) -> Pol
     return version
 
 
+# --- records -----------------------------------------------------------------------------------
+
+
+def create_policy_record(
+    session: Session, account: str, name: str, path: str, document: str, description: str | None
+) -> ManagedPolicy:
+    """Store a managed policy and its version v1 (also used by the bootstrap file). Names are unique
+    in the account whatever the path (EntityAlreadyExists "A policy called <name> already exists.
+    Duplicate names are not allowed.")."""
+    taken = select(ManagedPolicy).where(
+        ManagedPolicy.account_id == account, ManagedPolicy.name_lower == name.lower()
+    )
+    if session.scalar(taken) is not None:
+        raise AwsError(
+            "EntityAlreadyExists", f"A policy called {name} already exists. Duplicate names are not allowed."
+        )
+    stamp = now()
+    policy = ManagedPolicy(
+        id=ids.unique_id(ids.POLICY_PREFIX), account_id=account, name=name, name_lower=name.lower(),
+        path=path, arn=arn(account, "policy", path, name), description=description, default_version_id="v1",
+        next_version=2, created_at=stamp, updated_at=stamp,
+    )  # fmt: skip
+    session.add(policy)
+    session.flush()
+    session.add(PolicyVersion(policy_id=policy.id, version_id="v1", document=document, created_at=stamp))
+    session.flush()
+    return policy
+
+
+def add_version(
+    session: Session, policy: ManagedPolicy, document: str, *, make_default: bool
+) -> PolicyVersion:
+    """The policy's next version (v<N>); the one in effect when ``make_default``."""
+    version = PolicyVersion(
+        policy_id=policy.id, version_id=f"v{policy.next_version}", document=document, created_at=now()
+    )
+    session.add(version)
+    policy.next_version += 1
+    if make_default:
+        policy.default_version_id = version.version_id
+        policy.updated_at = version.created_at
+    session.flush()
+    return version
+
+
 # --- policies ----------------------------------------------------------------------------------
 
 
@@ -222,23 +263,7 @@ def create_policy(call: QueryCall) -> Result:
     call.authorize("iam:CreatePolicy", policy_arn, extra_context=context)
     check_policy_document(document)
     with call.write() as session:
-        taken = select(ManagedPolicy).where(
-            ManagedPolicy.account_id == account, ManagedPolicy.name_lower == name.lower()
-        )
-        if session.scalar(taken) is not None:
-            raise AwsError(
-                "EntityAlreadyExists",
-                f"A policy called {name} already exists. Duplicate names are not allowed.",
-            )
-        stamp = now()
-        policy = ManagedPolicy(
-            id=ids.unique_id(ids.POLICY_PREFIX), account_id=account, name=name, name_lower=name.lower(),
-            path=path, arn=policy_arn, description=description, default_version_id="v1", next_version=2,
-            created_at=stamp, updated_at=stamp,
-        )  # fmt: skip
-        session.add(policy)
-        session.flush()
-        session.add(PolicyVersion(policy_id=policy.id, version_id="v1", document=document, created_at=stamp))
+        policy = create_policy_record(session, account, name, path, document, description)
         if tags:
             merge_tags(session, "policy", policy.id, tags, "TagsPerPolicy")
         session.flush()
@@ -326,24 +351,23 @@ def create_policy_version(call: QueryCall) -> Result:
                 "A managed policy can have up to 5 versions. Before you create a new version, you must "
                 "delete an existing version.",
             )
-        version = PolicyVersion(
-            policy_id=policy.id, version_id=f"v{policy.next_version}", document=document, created_at=now()
-        )
-        session.add(version)
-        policy.next_version += 1
-        if make_default:
-            policy.default_version_id = version.version_id
-            policy.updated_at = version.created_at
-        session.flush()
+        version = add_version(session, policy, document, make_default=make_default)
         return {"PolicyVersion": version_shape(policy, version, document=False)}
+
+
+def _policy_version(
+    call: QueryCall, session: Session, version_id: str, action: str, *, write: bool = False
+) -> tuple[ManagedPolicy, PolicyVersion]:
+    """PolicyArn's policy, once ``action`` on it is authorized, and its version ``version_id``."""
+    policy = authorized_policy(call, session, call.params.required("PolicyArn"), action, write=write)
+    return policy, get_version(session, policy, version_id)
 
 
 @register(OPERATIONS, "GetPolicyVersion")
 def get_policy_version(call: QueryCall) -> Result:
     version_id = check_version_id(call.params.required("VersionId"))
     with call.read() as session:
-        policy = authorized_policy(call, session, call.params.required("PolicyArn"), "iam:GetPolicyVersion")
-        version = get_version(session, policy, version_id)
+        policy, version = _policy_version(call, session, version_id, "iam:GetPolicyVersion")
         return {"PolicyVersion": version_shape(policy, version, document=True)}
 
 
@@ -357,11 +381,10 @@ def list_policy_versions(call: QueryCall) -> Result:
 
 @register(OPERATIONS, "DeletePolicyVersion")
 def delete_policy_version(call: QueryCall) -> Result:
+    """DeletePolicyVersion: DeleteConflict for the default version (it goes with the policy)."""
     version_id = check_version_id(call.params.required("VersionId"))
     with call.write() as session:
-        policy_arn = call.params.required("PolicyArn")
-        policy = authorized_policy(call, session, policy_arn, "iam:DeletePolicyVersion", write=True)
-        version = get_version(session, policy, version_id)
+        policy, version = _policy_version(call, session, version_id, "iam:DeletePolicyVersion", write=True)
         if version.version_id == policy.default_version_id:
             raise AwsError("DeleteConflict", "Cannot delete the default version of a policy.")
         session.delete(version)
@@ -373,9 +396,7 @@ def delete_policy_version(call: QueryCall) -> Result:
 def set_default_policy_version(call: QueryCall) -> Result:
     version_id = check_version_id(call.params.required("VersionId"))
     with call.write() as session:
-        policy_arn = call.params.required("PolicyArn")
-        policy = authorized_policy(call, session, policy_arn, "iam:SetDefaultPolicyVersion", write=True)
-        get_version(session, policy, version_id)
+        policy, _ = _policy_version(call, session, version_id, "iam:SetDefaultPolicyVersion", write=True)
         policy.default_version_id = version_id
         policy.updated_at = now()
         session.flush()

@@ -16,7 +16,7 @@ import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -27,26 +27,34 @@ from monban.policy.model import PolicyDocument, PrincipalSpec
 from monban.policy.parse import check_trust_policy_size
 from monban.protocol.errors import AwsError, validation_error
 from monban.services.iam.common import (
+    ContextValues,
+    already_exists,
     arn,
+    boundary_policy,
     check_name,
     check_path,
-    check_path_prefix,
-    check_policy_arn,
     check_tags,
     delete_tags,
     find_role,
+    insert_named,
+    list_in_path,
+    listed_role,
     merge_tags,
-    no_such_entity,
-    page,
     request_tag_context,
-    resource_tag_context,
     role_shape,
     tags_of,
     tags_param,
 )
+from monban.services.iam.entities import (
+    MUST_REMOVE_ROLES,
+    Conflict,
+    attached_conflict,
+    authorized_entity,
+    inline_conflict,
+    refuse_delete,
+)
 from monban.services.query import Operation, QueryCall, Result, register
-from monban.store.accounts import now
-from monban.store.models import Attachment, InlinePolicy, InstanceProfileRole, ManagedPolicy, Role, User
+from monban.store.models import InstanceProfileRole, Role, User
 
 OPERATIONS: dict[str, Operation] = {}
 
@@ -58,9 +66,6 @@ _DOCUMENT = re.compile(r"^[\t\n\r\x20-\xFF]+$")
 _ENTITY_ARN = re.compile(r"^arn:aws:iam::(\d{12}):(user|role)/")
 _UNIQUE_ID = re.compile(r"^A(?:IDA|ROA)[A-Z0-9]{16,124}$")
 _PLACEHOLDER = "arn:aws:iam::000000000000:user/monban-unbound/"
-
-ContextValues = dict[str, str | Sequence[str] | None]
-
 
 # --- parameters --------------------------------------------------------------------------------
 
@@ -226,16 +231,6 @@ def _tag_pairs(tags: Mapping[str, str] | Sequence[tuple[str, str]]) -> list[tupl
     return check_tags([{"Key": k, "Value": v} for k, v in pairs])
 
 
-def check_boundary(session: Session, account: str, value: str) -> ManagedPolicy:
-    """A permissions boundary must be a managed policy of the account or an AWS managed one:
-    NoSuchEntity "Scope ARN: <arn> does not exist or is not attachable." otherwise."""
-    check_policy_arn(value, "permissionsBoundary")
-    policy = session.scalar(select(ManagedPolicy).where(ManagedPolicy.arn == value))
-    if policy is None or policy.account_id not in (account, "aws"):
-        raise AwsError("NoSuchEntity", f"Scope ARN: {value} does not exist or is not attachable.")
-    return policy
-
-
 def create_role_record(
     session: Session,
     account: str,
@@ -254,49 +249,35 @@ def create_role_record(
     duration = check_max_session(max_session_duration)
     pairs = _tag_pairs(tags)
     if find_role(session, account, name) is not None:
-        raise AwsError("EntityAlreadyExists", f"Role with name {name} already exists.")
+        raise already_exists("Role", name)
     check_trust_document(session, trust_document)
     if boundary is not None:
-        check_boundary(session, account, boundary)
-    role = Role(
-        id=ids.unique_id(ids.ROLE_PREFIX),
-        account_id=account,
-        name=name,
-        name_lower=name.lower(),
-        path=path,
-        arn=arn(account, "role", path, name),
-        trust_policy=trust_document,
-        description=description,
-        max_session_duration=duration,
-        created_at=now(),
+        boundary_policy(session, account, boundary)
+    role = insert_named(
+        session, Role, ids.ROLE_PREFIX, "role", account, name, path,
+        trust_policy=trust_document, description=description, max_session_duration=duration,
         permissions_boundary=boundary,
-    )
-    session.add(role)
-    session.flush()
+    )  # fmt: skip
     if pairs:
         merge_tags(session, "role", role.id, pairs, "TagsPerRole")
     return role
-
-
-def role_context(session: Session, role: Role) -> ContextValues:
-    """Condition keys of an existing role: its tags and its permissions boundary."""
-    values: ContextValues = dict(resource_tag_context(session, "role", role.id))
-    if role.permissions_boundary:
-        values["iam:PermissionsBoundary"] = role.permissions_boundary
-    return values
 
 
 def authorized_role(call: QueryCall, session: Session, name: str, action: str) -> Role:
     """The named role, once ``action`` on it is authorized. A missing role is AccessDenied for a
     caller who may not act on ``role/<name>``, NoSuchEntity otherwise (existence is not leaked)."""
     check_name(name, "roleName")
-    account = call.caller.account
-    role = find_role(session, account, name)
-    if role is None:
-        call.authorize(action, arn(account, "role", "/", name))
-        raise no_such_entity("role", name)
-    call.authorize(action, role.arn, extra_context=role_context(session, role))
-    return role
+    return cast(Role, authorized_entity(call, session, "role", name, action))
+
+
+def delete_principal(session: Session, kind: str, entity: User | Role) -> None:
+    """DeleteUser / DeleteRole, once nothing is left on the entity: its tags go with it, and trust
+    policies naming it now name its unique id, so a namesake is not trusted."""
+    delete_tags(session, kind, entity.id)
+    entity_arn, entity_id = entity.arn, entity.id
+    session.delete(entity)
+    session.flush()
+    rebind_trust_policies(session, entity_arn, entity_id)
 
 
 # --- operations --------------------------------------------------------------------------------
@@ -333,22 +314,10 @@ def get_role(call: QueryCall) -> Result:
         return {"Role": role_shape(role, tags_of(session, "role", role.id))}
 
 
-def list_shape(role: Role) -> dict[str, Any]:
-    """ListRoles leaves out PermissionsBoundary, RoleLastUsed and Tags (IAM API reference)."""
-    shape = role_shape(role)
-    for hidden in ("PermissionsBoundary", "RoleLastUsed", "Tags"):
-        shape.pop(hidden, None)
-    return shape
-
-
 @register(OPERATIONS, "ListRoles")
 def list_roles(call: QueryCall) -> Result:
-    prefix = check_path_prefix(call.params.get("PathPrefix"))
-    call.authorize("iam:ListRoles", f"arn:aws:iam::{call.caller.account}:role{prefix}")
-    with call.read() as session:
-        query = select(Role).where(Role.account_id == call.caller.account).order_by(Role.name_lower)
-        roles = [r for r in session.scalars(query) if r.path.startswith(prefix)]
-        return page(call.params, roles, list_shape, "Roles")
+    """ListRoles: roles whose path starts with PathPrefix, by name; MaxItems/Marker paging."""
+    return list_in_path(call, Role, "iam:ListRoles", "role", "Roles", lambda _, role: listed_role(role))
 
 
 @register(OPERATIONS, "UpdateRole")
@@ -388,42 +357,17 @@ def update_assume_role_policy(call: QueryCall) -> Result:
     return None
 
 
-def _delete_conflict(session: Session, role: Role) -> str | None:
-    """Why a role cannot be deleted yet (IAM API reference, DeleteRole), in AWS's words."""
-    in_profile = (
-        select(func.count()).select_from(InstanceProfileRole).where(InstanceProfileRole.role_id == role.id)
-    )
-    if session.scalar(in_profile):
-        return "Cannot delete entity, must remove roles from instance profile first."
-    attached = (
-        select(func.count())
-        .select_from(Attachment)
-        .where(Attachment.entity_type == "role", Attachment.entity_id == role.id)
-    )
-    if session.scalar(attached):
-        return "Cannot delete entity, must detach all policies first."
-    inline = (
-        select(func.count())
-        .select_from(InlinePolicy)
-        .where(InlinePolicy.entity_type == "role", InlinePolicy.entity_id == role.id)
-    )
-    if session.scalar(inline):
-        return "Cannot delete entity, must delete policies first."
-    return None
-
-
 @register(OPERATIONS, "DeleteRole")
 def delete_role(call: QueryCall) -> Result:
-    """DeleteRole: DeleteConflict while the role is in an instance profile or has policies; trust
-    policies naming it are rebound to its unique id."""
+    """DeleteRole: DeleteConflict while the role is in an instance profile or has policies (in that
+    order); trust policies naming it are rebound to its unique id."""
     with call.write() as session:
         role = authorized_role(call, session, call.params.required("RoleName"), "iam:DeleteRole")
-        conflict = _delete_conflict(session, role)
-        if conflict is not None:
-            raise AwsError("DeleteConflict", conflict)
-        delete_tags(session, "role", role.id)
-        role_arn, role_id = role.arn, role.id
-        session.delete(role)
-        session.flush()
-        rebind_trust_policies(session, role_arn, role_id)
+        in_profile = Conflict(
+            InstanceProfileRole, (InstanceProfileRole.role_id == role.id,), MUST_REMOVE_ROLES
+        )
+        refuse_delete(
+            session, in_profile, attached_conflict("role", role.id), inline_conflict("role", role.id)
+        )
+        delete_principal(session, "role", role)
     return None

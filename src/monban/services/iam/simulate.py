@@ -39,17 +39,19 @@ from monban.policy.variables import Variable, compile_template
 from monban.protocol.errors import AwsError, validation_error
 from monban.protocol.query import QueryParams
 from monban.protocol.xml import Raw
-from monban.services.iam.common import no_such_entity, page
+from monban.services.iam.common import ascii_number, check_enum, missing_value, no_such_entity, page
+from monban.services.iam.entities import KINDS
+from monban.services.iam.inline_policies import inline_rows
 from monban.services.iam.roles import check_document_text
 from monban.services.query import Operation, QueryCall, Result, register
 from monban.store import iam_read
 from monban.store.managed import AWS_ACCOUNT
-from monban.store.models import Attachment, Group, GroupMember, InlinePolicy, ManagedPolicy, Role, User
+from monban.store.models import Attachment, Group, GroupMember, ManagedPolicy, Role, User
 
 OPERATIONS: dict[str, Operation] = {}
 
-_SOURCE_ARN = re.compile(r"^arn:aws:iam::(\d{12}):(user|group|role)/")
-_USER_ARN = re.compile(r"^arn:aws:iam::(\d{12}):user/")
+_SOURCE_ARN = re.compile(r"^arn:aws:iam::(\d{12}):(user|group|role)/", re.ASCII)
+_USER_ARN = re.compile(r"^arn:aws:iam::(\d{12}):user/", re.ASCII)
 _CONTEXT_TYPES = (
     "string", "stringList", "numeric", "numericList", "boolean", "booleanList",
     "ip", "ipList", "binary", "binaryList", "date", "dateList",
@@ -178,10 +180,7 @@ def _managed(session: Session, sim: Simulation, entity_type: str, entity_id: str
 
 
 def _inline(session: Session, sim: Simulation, entity_type: str, entity_id: str) -> None:
-    query = select(InlinePolicy).where(
-        InlinePolicy.entity_type == entity_type, InlinePolicy.entity_id == entity_id
-    )
-    for policy in session.scalars(query.order_by(InlinePolicy.name)):
+    for policy in inline_rows(session, entity_type, entity_id):
         sim.stored(policy.document, policy.name, entity_type)
 
 
@@ -237,11 +236,7 @@ def _scps(session: Session, sim: Simulation, account: str) -> None:
 def action_names(params: QueryParams) -> list[str]:
     names = params.members("ActionNames")
     if not names:
-        raise AwsError(
-            "ValidationError",
-            "1 validation error detected: Value null at 'actionNames' failed to satisfy constraint: "
-            "Member must not be null",
-        )
+        raise missing_value("actionNames")
     for index, name in enumerate(names, start=1):
         if not 3 <= len(name) <= 128:
             bound = "greater than or equal to 3" if len(name) < 3 else "less than or equal to 128"
@@ -271,9 +266,7 @@ def context_entries(params: QueryParams) -> RequestContext:
                 "have length greater than or equal to 5",
             )
         kind = entry.get("ContextKeyType") or "string"
-        if kind not in _CONTEXT_TYPES:
-            raise validation_error(kind, f"contextEntries.{index}.member.contextKeyType",
-                                   f"satisfy enum value set: [{', '.join(_CONTEXT_TYPES)}]")  # fmt: skip
+        check_enum(kind, f"contextEntries.{index}.member.contextKeyType", _CONTEXT_TYPES)
         items = [
             v for k, v in sorted(entry.items(), key=_member_order) if k.startswith("ContextKeyValues.member.")
         ]
@@ -282,8 +275,14 @@ def context_entries(params: QueryParams) -> RequestContext:
 
 
 def _member_order(item: tuple[str, str]) -> tuple[int, str]:
+    """``….member.N`` by N; a member whose N is not an ASCII number first, by name."""
     tail = item[0].rsplit(".", 1)[-1]
-    return (int(tail), "") if tail.isdigit() else (0, item[0])
+    return (int(tail), "") if ascii_number(tail) else (0, item[0])
+
+
+def _account_id(text: str) -> bool:
+    """Twelve ASCII digits (an AWS account id)."""
+    return len(text) == 12 and ascii_number(text)
 
 
 def caller_principal(value: str) -> Principal:
@@ -302,7 +301,7 @@ def owner_account(value: str | None) -> str | None:
         return None
     fields = value.split(":")
     account = fields[4] if len(fields) >= 5 else value
-    if not (len(account) == 12 and account.isdigit()):
+    if not _account_id(account):
         raise AwsError("InvalidInput", f"Invalid ResourceOwner: {value}.")
     return account
 
@@ -388,7 +387,7 @@ def _resource_account(sim: Simulation, resource: str) -> str:
     if sim.resource_owner is not None:
         return sim.resource_owner
     fields = resource.split(":")
-    if len(fields) >= 5 and len(fields[4]) == 12 and fields[4].isdigit():
+    if len(fields) >= 5 and _account_id(fields[4]):
         return fields[4]
     return sim.principal.account
 
@@ -484,13 +483,10 @@ def source_entity(session: Session, account: str, source_arn: str) -> tuple[str,
             "InvalidInput", f"Invalid ARN: {source_arn}. PolicySourceArn must be a user, group or role."
         )
     kind = match.group(2)
-    entity: User | Group | Role | None
-    if kind == "user":
-        entity = session.scalar(select(User).where(User.arn == source_arn, User.account_id == account))
-    elif kind == "group":
-        entity = session.scalar(select(Group).where(Group.arn == source_arn, Group.account_id == account))
-    else:
-        entity = session.scalar(select(Role).where(Role.arn == source_arn, Role.account_id == account))
+    model: Any = KINDS[kind].model
+    entity: User | Group | Role | None = session.scalar(
+        select(model).where(model.arn == source_arn, model.account_id == account)
+    )
     if entity is None:
         raise no_such_entity(kind, source_arn.rsplit("/", 1)[-1])
     return kind, entity
@@ -538,11 +534,7 @@ def simulate_custom_policy(call: QueryCall) -> Result:
     p = call.params
     texts = p.members("PolicyInputList")
     if not texts:
-        raise AwsError(
-            "ValidationError",
-            "1 validation error detected: Value null at 'policyInputList' failed to satisfy constraint: "
-            "Member must not be null",
-        )
+        raise missing_value("policyInputList")
     action_names(p)
     call.authorize("iam:SimulateCustomPolicy", "*")
     ctx = context_entries(p)

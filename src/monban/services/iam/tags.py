@@ -9,92 +9,65 @@ value; untagging a missing key is not an error. Tag* passes ``aws:RequestTag/…
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from monban.protocol.errors import AwsError
 from monban.services.iam.common import (
-    authorized_entity,
     check_name,
     check_tag_keys,
     delete_tags,
     merge_tags,
+    missing_value,
     page,
     request_tag_context,
     tags_of,
     tags_param,
 )
-from monban.services.query import Operation, QueryCall, Result, register
+from monban.services.iam.entities import KINDS, EntityKind, authorized_entity, register_for
+from monban.services.query import Operation, QueryCall, Result
 
 OPERATIONS: dict[str, Operation] = {}
 
-# entity type -> (action infix, name limit, quota name)
-KINDS = {"user": ("User", 128, "TagsPerUser"), "role": ("Role", 64, "TagsPerRole")}
+NAME_LIMITS = {"user": 128, "role": 64}  # existingUserNameType, roleNameType
 
 
-def required_list(member: str) -> AwsError:
-    """A required list that the request left out (the Query protocol cannot send an empty one)."""
-    return AwsError(
-        "ValidationError",
-        f"1 validation error detected: Value null at '{member}' failed to satisfy constraint: "
-        "Member must not be null",
-    )
+def _entity_name(call: QueryCall, kind: EntityKind) -> str:
+    return check_name(call.params.required(kind.param), kind.member, NAME_LIMITS[kind.name])
 
 
-def _entity_name(call: QueryCall, kind: str) -> str:
-    label, limit, _quota = KINDS[kind]
-    return check_name(call.params.required(f"{label}Name"), f"{kind}Name", limit)
+def tag(call: QueryCall, kind: EntityKind) -> Result:
+    """Tag…: add or overwrite tags (≤ 50 in all, else LimitExceeded "Cannot exceed quota for
+    TagsPer…: 50")."""
+    name = _entity_name(call, kind)
+    tags = tags_param(call.params)
+    if not tags:
+        raise missing_value("tags")
+    with call.write() as session:
+        action = f"iam:Tag{kind.label}"
+        entity = authorized_entity(call, session, kind.name, name, action, request_tag_context(tags))
+        merge_tags(session, kind.name, entity.id, tags, f"TagsPer{kind.label}")
+    return None
 
 
-def _tag(kind: str) -> Callable[[QueryCall], Result]:
-    label, _limit, quota = KINDS[kind]
-
-    def handler(call: QueryCall) -> Result:
-        name = _entity_name(call, kind)
-        tags = tags_param(call.params)
-        if not tags:
-            raise required_list("tags")
-        with call.write() as session:
-            action = f"iam:Tag{label}"
-            entity = authorized_entity(call, session, kind, name, action, request_tag_context(tags))
-            merge_tags(session, kind, entity.id, tags, quota)
-        return None
-
-    handler.__doc__ = f"Tag{label}: add or overwrite tags (≤ 50 in all, else LimitExceeded)."
-    return handler
+def untag(call: QueryCall, kind: EntityKind) -> Result:
+    """Untag…: remove tags by key (case-insensitively)."""
+    name = _entity_name(call, kind)
+    keys = check_tag_keys(call.params.members("TagKeys"))
+    if not keys:
+        raise missing_value("tagKeys")
+    with call.write() as session:
+        context = {"aws:TagKeys": keys}
+        entity = authorized_entity(call, session, kind.name, name, f"iam:Untag{kind.label}", context)
+        delete_tags(session, kind.name, entity.id, keys)
+    return None
 
 
-def _untag(kind: str) -> Callable[[QueryCall], Result]:
-    label = KINDS[kind][0]
-
-    def handler(call: QueryCall) -> Result:
-        name = _entity_name(call, kind)
-        keys = check_tag_keys(call.params.members("TagKeys"))
-        if not keys:
-            raise required_list("tagKeys")
-        with call.write() as session:
-            context = {"aws:TagKeys": keys}
-            entity = authorized_entity(call, session, kind, name, f"iam:Untag{label}", context)
-            delete_tags(session, kind, entity.id, keys)
-        return None
-
-    handler.__doc__ = f"Untag{label}: remove tags by key (case-insensitively)."
-    return handler
+def list_tags(call: QueryCall, kind: EntityKind) -> Result:
+    """List…Tags: the tags sorted by key, paged."""
+    name = _entity_name(call, kind)
+    with call.read() as session:
+        entity = authorized_entity(call, session, kind.name, name, f"iam:List{kind.label}Tags")
+        return page(call.params, tags_of(session, kind.name, entity.id), dict, "Tags")
 
 
-def _list(kind: str) -> Callable[[QueryCall], Result]:
-    label = KINDS[kind][0]
-
-    def handler(call: QueryCall) -> Result:
-        name = _entity_name(call, kind)
-        with call.read() as session:
-            entity = authorized_entity(call, session, kind, name, f"iam:List{label}Tags")
-            return page(call.params, tags_of(session, kind, entity.id), dict, "Tags")
-
-    handler.__doc__ = f"List{label}Tags: the tags sorted by key, paged."
-    return handler
-
-
-for _kind, (_label, _limit, _quota) in KINDS.items():
-    register(OPERATIONS, f"Tag{_label}")(_tag(_kind))
-    register(OPERATIONS, f"Untag{_label}")(_untag(_kind))
-    register(OPERATIONS, f"List{_label}Tags")(_list(_kind))
+for _kind in (KINDS["user"], KINDS["role"]):
+    register_for(OPERATIONS, f"Tag{_kind.label}", tag, _kind)
+    register_for(OPERATIONS, f"Untag{_kind.label}", untag, _kind)
+    register_for(OPERATIONS, f"List{_kind.label}Tags", list_tags, _kind)
