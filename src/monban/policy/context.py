@@ -11,18 +11,24 @@ multivalued context keys":
   absent key in the API (``()`` vs ``None``), although every operator treats the two alike.
 
 A context is built on every request, so construction is one dict comprehension and lookups are one
-dict probe. It is immutable: :meth:`RequestContext.merged` returns a new one.
+dict probe (no ``str.lower`` when the key is already lower-cased, as compiled conditions and policy
+variables pass it). It is immutable: :meth:`RequestContext.merged` returns a new one. A request
+value that conditions read as an address, a date or a number is parsed once per context
+(:meth:`RequestContext.parsed`), however many conditions read it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 __all__ = ["ContextValue", "RequestContext"]
 
 ContextValue = str | Sequence[str] | None
 """What a caller may give for one key: a string, a list of strings, or None for "absent"."""
+
+_Parsed = TypeVar("_Parsed")
+_UNPARSED = object()  # marks a value not parsed yet (a parser may return None)
 
 
 def _normalize(values: Mapping[str, ContextValue]) -> dict[str, tuple[str, ...]]:
@@ -41,18 +47,25 @@ class RequestContext:
     holds two keys; the ``None`` one is absent.
     """
 
-    __slots__ = ("_values",)
+    __slots__ = ("_parsed", "_values")
     _values: dict[str, tuple[str, ...]]
+    _parsed: dict[tuple[Callable[[str], object], str], object]
 
     def __init__(self, values: Mapping[str, ContextValue] | None = None) -> None:
         object.__setattr__(self, "_values", _normalize(values) if values else {})
+        object.__setattr__(self, "_parsed", {})
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("RequestContext is immutable")
 
     def get(self, key: str) -> tuple[str, ...] | None:
-        """The request's values for ``key`` (any case); None when the key is absent."""
-        return self._values.get(key.lower())
+        """The request's values for ``key`` (any case); None when the key is absent.
+
+        Stored keys are lower-cased, so a key found as given is already lower-case (``str.lower``
+        is idempotent) and is not lowered again.
+        """
+        values = self._values.get(key)
+        return values if values is not None else self._values.get(key.lower())
 
     def single(self, key: str) -> str | None:
         """The value of a single-valued key; None when absent, empty or multivalued.
@@ -60,8 +73,20 @@ class RequestContext:
         This is what a policy variable resolves to ("IAM policy elements: Variables and tags":
         multivalued keys cannot be used as variables).
         """
-        values = self._values.get(key.lower())
+        values = self._values.get(key)  # get(), inlined: policy variables resolve per request
+        if values is None:
+            values = self._values.get(key.lower())
         return values[0] if values is not None and len(values) == 1 else None
+
+    def parsed(self, parse: Callable[[str], _Parsed], text: str) -> _Parsed:
+        """``parse(text)``, computed once per context: ``parse`` must be a pure function (an
+        address, date or number reader) and ``text`` one of this context's values. The cache is
+        not part of the context's value: equality, ``repr`` and :meth:`merged` ignore it."""
+        key = (parse, text)
+        found = self._parsed.get(key, _UNPARSED)
+        if found is _UNPARSED:
+            found = self._parsed[key] = parse(text)
+        return found  # type: ignore[return-value]  # parse(text), stored under this key
 
     def merged(self, values: Mapping[str, ContextValue]) -> RequestContext:
         """A new context with ``values`` added or replacing; a ``None`` value removes the key."""

@@ -52,7 +52,10 @@ class _Chunk(NamedTuple):
 
     def match_at(self, text: str, pos: int) -> bool:
         """Does the chunk match ``text`` starting exactly at ``pos`` (bounds already checked)?"""
-        return all(text.startswith(piece, pos + offset) for offset, piece in self.pieces)
+        for offset, piece in self.pieces:  # noqa: SIM110 - a plain loop is faster than all(<genexpr>)
+            if not text.startswith(piece, pos + offset):
+                return False
+        return True
 
     def find(self, text: str, start: int, end: int) -> int:
         """Leftmost ``pos >= start`` with the chunk inside ``text[start:end]``; -1 when none."""
@@ -79,6 +82,16 @@ class _Shape(IntEnum):
     SUFFIX = 3  # "*abc"
     CONTAINS = 4  # "*abc*"
     GENERAL = 5  # anything else: chunk walk
+
+
+# The members as module constants: ``shape is _EXACT`` skips the enum class attribute lookup.
+_EXACT, _ANY, _PREFIX, _SUFFIX, _CONTAINS = (
+    _Shape.EXACT,
+    _Shape.ANY,
+    _Shape.PREFIX,
+    _Shape.SUFFIX,
+    _Shape.CONTAINS,
+)
 
 
 class _ChunkBuilder:
@@ -193,22 +206,27 @@ class Glob:
     @property
     def is_exact(self) -> bool:
         """True when the pattern has no wildcard (matching is plain equality)."""
-        return self.shape is _Shape.EXACT
+        return self.shape is _EXACT
+
+    @property
+    def matches_everything(self) -> bool:
+        """True for ``*`` (or only stars): every text matches."""
+        return self.shape is _ANY
 
     def matches(self, text: str) -> bool:
         """Does ``text`` match this pattern?"""
         if self.ignore_case:
             text = text.lower()
         shape = self.shape
-        if shape is _Shape.EXACT:
+        if shape is _EXACT:
             return text == self.literal
-        if shape is _Shape.ANY:
+        if shape is _ANY:
             return True
-        if shape is _Shape.PREFIX:
+        if shape is _PREFIX:
             return text.startswith(self.literal)
-        if shape is _Shape.SUFFIX:
+        if shape is _SUFFIX:
             return text.endswith(self.literal)
-        if shape is _Shape.CONTAINS:
+        if shape is _CONTAINS:
             return self.literal in text
         return self._walk(text)
 
@@ -222,6 +240,8 @@ class Glob:
         end = len(text) - tail.length
         if end < head.length or not head.match_at(text, 0) or not tail.match_at(text, end):
             return False
+        if len(chunks) == 2:  # "head*tail"
+            return True
         pos = head.length
         for chunk in chunks[1:-1]:
             found = chunk.find(text, pos, end)

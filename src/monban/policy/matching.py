@@ -26,7 +26,7 @@ from monban.policy.context import RequestContext
 from monban.policy.glob import Glob, has_wildcard
 from monban.policy.model import PrincipalSpec
 from monban.policy.types import Principal
-from monban.policy.variables import Template, Text, compile_template
+from monban.policy.variables import Pattern, TemplateGlob, compile_pattern, compile_template, pattern_matches
 
 __all__ = [
     "ActionMatcher",
@@ -127,62 +127,52 @@ def split_arn(arn: str) -> list[str]:
 
 
 @dataclass(frozen=True, slots=True)
-class _DynamicField:
-    """A resource field holding policy variables, rendered per request.
-
-    Substituted values never act as wildcards (``monban.policy.variables``). When the pattern text
-    around the variables has no wildcard (``exact``) or only one trailing ``*`` (``prefix``, as in
-    ``home/${aws:username}/*``) the rendered text is compared directly; otherwise a glob is built
-    from the rendered parts.
-    """
-
-    template: Template
-    exact: bool
-    prefix: bool
-
-    @classmethod
-    def compile(cls, template: Template) -> _DynamicField:
-        texts = [part.text for part in template.parts if isinstance(part, Text) and not part.literal]
-        last = template.parts[-1]
-        trailing = isinstance(last, Text) and not last.literal and last.text.endswith("*")
-        if trailing:
-            texts[-1] = texts[-1][:-1]
-        plain = not any(has_wildcard(text) for text in texts)
-        return cls(template, plain and not trailing, plain and trailing)
-
-    def matches(self, text: str, ctx: RequestContext) -> bool:
-        if self.exact or self.prefix:
-            rendered = self.template.render(ctx)
-            if rendered is None:
-                return False
-            return text == rendered if self.exact else text.startswith(rendered[:-1])
-        parts = self.template.render_parts(ctx)
-        return parts is not None and Glob.from_parts(parts).matches(text)
-
-
-@dataclass(frozen=True, slots=True)
 class ResourceMatcher:
     """One Resource/NotResource value.
 
     ``anything`` for ``*``; else ``head`` is the text of the first five fields (with their colons)
     when they hold no wildcard or variable, so the common ``arn:aws:s3:::bucket/*`` costs one
-    ``startswith`` plus one glob; otherwise ``fields`` match field by field. A pattern with fewer
-    than six fields matches its last field against the rest of the ARN.
+    ``startswith`` plus one glob (``fields`` is then that last field alone); otherwise ``fields``
+    match field by field, and the ARN is split into as many fields (the last keeping any further
+    colons, so a pattern with fewer than six fields matches its last field against the rest of the
+    ARN). Field by field, a plain field is one string comparison (``exact``), a ``*`` field costs
+    nothing, the other fields are ``globs`` and, holding policy variables, ``dynamic``; each entry
+    carries its field's position.
     """
 
     source: str
     anything: bool
     head: str | None
-    fields: tuple[Glob | _DynamicField, ...]
+    fields: tuple[Pattern, ...]
+    exact: tuple[tuple[int, str], ...] = ()
+    globs: tuple[tuple[int, Glob], ...] = ()
+    dynamic: tuple[tuple[int, TemplateGlob], ...] = ()
 
     @classmethod
     def compile(cls, pattern: str, version: str | None) -> ResourceMatcher:
         """Compile a Resource value; variables only count in Version 2012-10-17."""
         if pattern == "*":
             return cls(pattern, True, None, ())
-        fields = tuple(_compile_field(t) for t in compile_template(pattern, version).split(":", 5))
-        head = _static_head(pattern, fields)
-        return cls(pattern, False, head, fields[-1:] if head is not None else fields)
+        fields = tuple(
+            compile_pattern(t) for t in compile_template(pattern, version).split(":", _ARN_FIELDS - 1)
+        )
+        head = _static_head(fields)
+        if head is not None:
+            return cls(pattern, False, head, fields[-1:])
+        statics = [(index, field) for index, field in enumerate(fields) if isinstance(field, Glob)]
+        return cls(
+            pattern,
+            False,
+            None,
+            fields,
+            exact=tuple((index, glob.literal) for index, glob in statics if glob.is_exact),
+            globs=tuple(
+                (index, glob) for index, glob in statics if not glob.is_exact and not glob.matches_everything
+            ),
+            dynamic=tuple(
+                (index, field) for index, field in enumerate(fields) if isinstance(field, TemplateGlob)
+            ),
+        )
 
     def matches(self, arn: str, ctx: RequestContext) -> bool:
         """Does the request's resource ARN match?"""
@@ -190,38 +180,30 @@ class ResourceMatcher:
             return True
         head = self.head
         if head is not None:
-            return arn.startswith(head) and _field_matches(self.fields[0], arn[len(head) :], ctx)
-        fields = self.fields
-        last = len(fields) - 1
-        arn_fields = split_arn(arn)
-        if len(arn_fields) < len(fields):
+            return arn.startswith(head) and pattern_matches(self.fields[0], arn[len(head) :], ctx)
+        last = len(self.fields) - 1
+        arn_fields = arn.split(":", last)
+        if len(arn_fields) <= last:
             return False
-        for index, field in enumerate(fields):
-            text = arn_fields[index] if index < last else ":".join(arn_fields[index:])
-            if not _field_matches(field, text, ctx):
+        for index, literal in self.exact:
+            if arn_fields[index] != literal:
+                return False
+        for index, glob in self.globs:
+            if not glob.matches(arn_fields[index]):
+                return False
+        for index, field in self.dynamic:  # noqa: SIM110 - a plain loop is faster than all(<genexpr>)
+            if not field.matches(arn_fields[index], ctx):
                 return False
         return True
 
 
-def _compile_field(template: Template) -> Glob | _DynamicField:
-    if template.has_variables:
-        return _DynamicField.compile(template)
-    return Glob.from_parts(template.static_parts or ())
-
-
-def _static_head(pattern: str, fields: tuple[Glob | _DynamicField, ...]) -> str | None:
+def _static_head(fields: tuple[Pattern, ...]) -> str | None:
     """``arn:aws:s3:::`` when the first five fields are plain text, else None."""
     if len(fields) != _ARN_FIELDS:
         return None
     if not all(isinstance(field, Glob) and field.is_exact for field in fields[:-1]):
         return None
     return ":".join(field.literal for field in fields[:-1] if isinstance(field, Glob)) + ":"
-
-
-def _field_matches(field: Glob | _DynamicField, text: str, ctx: RequestContext) -> bool:
-    if isinstance(field, Glob):
-        return field.matches(text)
-    return field.matches(text, ctx)
 
 
 def compile_resources(patterns: tuple[str, ...], version: str | None) -> tuple[ResourceMatcher, ...]:

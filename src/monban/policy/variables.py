@@ -23,15 +23,32 @@ matcher: ``(text, literal)`` pairs, ``literal=True`` meaning no character in ``t
 wildcard; feed them to :meth:`monban.policy.glob.Glob.from_parts`). Both return None when a
 variable has no value and no default; the caller then treats the policy value as matching
 nothing (StringEquals/StringLike fail, StringNot… succeed, a Resource matches nothing).
+A wildcard pattern holding variables (a Resource field, a StringLike or ArnLike value) is a
+:class:`TemplateGlob`: most such patterns (``home/${aws:username}/*``) match with one string
+comparison of the rendered text, and only the others build a glob per request.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
+from types import MappingProxyType
 
 from monban.policy.context import RequestContext
+from monban.policy.glob import Glob, has_wildcard
 
-__all__ = ["VARIABLES_VERSION", "Template", "Text", "Variable", "compile_template"]
+__all__ = [
+    "VARIABLES_VERSION",
+    "Pattern",
+    "Template",
+    "TemplateGlob",
+    "Text",
+    "Variable",
+    "compile_pattern",
+    "compile_template",
+    "pattern_matches",
+]
 
 VARIABLES_VERSION = "2012-10-17"
 """The only policy language version in which ``${…}`` is a variable."""
@@ -98,10 +115,15 @@ class Template:
             return self.static_text
         out: list[str] = []
         for part in self.parts:
-            text = part.text if isinstance(part, Text) else part.resolve(ctx)
-            if text is None:
-                return None
-            out.append(text)
+            if isinstance(part, Text):
+                out.append(part.text)
+                continue
+            value = ctx.single(part.key)  # Variable.resolve(), inlined: this runs per request
+            if value is None:
+                value = part.default
+                if value is None:
+                    return None
+            out.append(value)
         return "".join(out)
 
     def render_parts(self, ctx: RequestContext) -> tuple[tuple[str, bool], ...] | None:
@@ -138,6 +160,110 @@ class Template:
                 if text:
                     pieces[-1].append(Text(text))
         return tuple(_make("".join(_source(p) for p in piece), tuple(piece)) for piece in pieces)
+
+
+class _Match(Enum):
+    """How a :class:`TemplateGlob` compares a request value with its rendered ``core``."""
+
+    EQUALS = "equals"  # no wildcard at all
+    PREFIX = "prefix"  # core*
+    SUFFIX = "suffix"  # *core
+    CONTAINS = "contains"  # *core*
+    GLOB = "glob"  # anything else: a Glob built from the rendered parts
+
+
+# The members as module constants: ``match is _GLOB`` skips the enum class attribute lookup.
+_EQUALS, _PREFIX, _SUFFIX, _CONTAINS, _GLOB = (
+    _Match.EQUALS,
+    _Match.PREFIX,
+    _Match.SUFFIX,
+    _Match.CONTAINS,
+    _Match.GLOB,
+)
+_BY_STARS = MappingProxyType(  # (stars at the start, stars at the end) -> comparison
+    {(False, False): _EQUALS, (False, True): _PREFIX, (True, False): _SUFFIX, (True, True): _CONTAINS}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateGlob:
+    """A wildcard pattern holding policy variables, matched per request.
+
+    Substituted values never act as wildcards, so a pattern whose text has no wildcard except
+    stars at its ends keeps its shape whatever the values are: ``core`` is the template without
+    those stars, and ``home/${aws:username}/*`` matches as ``text.startswith(rendered core)``.
+    Other patterns (``${aws:username}-?``) compile a :class:`~monban.policy.glob.Glob` from the
+    rendered parts per request. A variable without a value matches nothing.
+    """
+
+    template: Template
+    core: Template
+    match: _Match
+
+    @classmethod
+    def compile(cls, template: Template) -> TemplateGlob:
+        """Pick the comparison for ``template`` (which has variables)."""
+        parts = list(template.parts)
+        leading = _strip_stars(parts, 0, str.lstrip)
+        trailing = _strip_stars(parts, -1, str.rstrip)
+        if any(isinstance(part, Text) and not part.literal and has_wildcard(part.text) for part in parts):
+            return cls(template, template, _GLOB)
+        core = tuple(parts)
+        return cls(
+            template, _make("".join(_source(part) for part in core), core), _BY_STARS[leading, trailing]
+        )
+
+    def matches(self, text: str, ctx: RequestContext) -> bool:
+        """Does ``text`` match the pattern with this request's values substituted?"""
+        match = self.match
+        if match is _GLOB:
+            parts = self.template.render_parts(ctx)
+            return parts is not None and Glob.from_parts(parts).matches(text)
+        core = self.core.render(ctx)
+        if core is None:
+            return False
+        if match is _EQUALS:
+            return text == core
+        if match is _PREFIX:
+            return text.startswith(core)
+        if match is _SUFFIX:
+            return text.endswith(core)
+        return core in text
+
+
+Pattern = Glob | TemplateGlob
+"""A compiled wildcard pattern: static, or holding policy variables."""
+
+
+def compile_pattern(template: Template) -> Pattern:
+    """A Glob for a template without variables, else a :class:`TemplateGlob`."""
+    if template.static_parts is not None:
+        return Glob.from_parts(template.static_parts)
+    return TemplateGlob.compile(template)
+
+
+def pattern_matches(pattern: Pattern, text: str, ctx: RequestContext) -> bool:
+    """Does ``text`` match ``pattern`` (with this request's values for its variables)?"""
+    if isinstance(pattern, Glob):
+        return pattern.matches(text)
+    return pattern.matches(text, ctx)
+
+
+def _strip_stars(parts: list[TemplatePart], end: int, strip: Callable[[str, str], str]) -> bool:
+    """Remove the pattern stars at one end of ``parts`` (``end`` is 0 or -1, ``strip`` is
+    ``str.lstrip`` or ``str.rstrip``); True if there were any. Stops at a variable or an escape,
+    so a template that has a variable is never emptied."""
+    found = False
+    while isinstance(part := parts[end], Text) and not part.literal:
+        rest = strip(part.text, "*")
+        if rest == part.text:
+            break
+        found = True
+        if rest:
+            parts[end] = Text(rest)
+            break
+        del parts[end]
+    return found
 
 
 def compile_template(text: str, version: str | None) -> Template:

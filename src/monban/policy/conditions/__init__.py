@@ -66,9 +66,17 @@ class CompiledCondition:
         if matcher is None:
             return self.when_present
         want = self.want
+        if len(values) == 1:  # single-valued, the usual case: "every" and "some" agree
+            return matcher.match(values[0], ctx) is want
         if self.every:
-            return all(matcher.match(value, ctx) is want for value in values)
-        return any(matcher.match(value, ctx) is want for value in values)
+            for value in values:  # noqa: SIM110 - a plain loop is faster than all(<genexpr>)
+                if matcher.match(value, ctx) is not want:
+                    return False
+            return True
+        for value in values:  # noqa: SIM110 - a plain loop is faster than any(<genexpr>)
+            if matcher.match(value, ctx) is want:
+                return True
+        return False
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,52 +23,43 @@ from dataclasses import dataclass
 
 from monban.policy.context import RequestContext
 from monban.policy.glob import Glob
-from monban.policy.variables import Template, compile_template
+from monban.policy.variables import Pattern, Template, compile_pattern, compile_template, pattern_matches
 
 __all__ = ["ArnMatcher", "compile_matcher"]
 
 _FIELDS = 6
 
 
-def _matches(globs: tuple[Glob, ...], value: str, fields: list[str]) -> bool:
-    """Whole-value glob for short patterns; otherwise field by field."""
-    if len(globs) == 1:
-        return globs[0].matches(value)
-    return len(fields) == _FIELDS and all(g.matches(f) for g, f in zip(globs, fields, strict=True))
+def _matches(patterns: tuple[Pattern, ...], value: str, fields: list[str], ctx: RequestContext) -> bool:
+    """Whole-value match for short patterns; otherwise field by field."""
+    if len(patterns) == 1:
+        return pattern_matches(patterns[0], value, ctx)
+    if len(fields) != _FIELDS:
+        return False
+    for pattern, field in zip(patterns, fields, strict=True):  # noqa: SIM110 - faster than all(<genexpr>)
+        if not pattern_matches(pattern, field, ctx):
+            return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
 class ArnMatcher:
     """``exact`` policy values without wildcards or variables (string equality is field
-    equality); ``patterns``: static globs per field; ``dynamic``: per-field templates."""
+    equality); ``patterns``: one compiled pattern per field (or one for a short value), holding
+    policy variables in the values that have them."""
 
     exact: frozenset[str]
-    patterns: tuple[tuple[Glob, ...], ...]
-    dynamic: tuple[tuple[Template, ...], ...]
+    patterns: tuple[tuple[Pattern, ...], ...]
 
     def match(self, value: str, ctx: RequestContext) -> bool:
         """Does the request ARN match one of the policy ARNs?"""
         if value in self.exact:
             return True
         fields = value.split(":", _FIELDS - 1)
-        if any(_matches(globs, value, fields) for globs in self.patterns):
-            return True
-        for templates in self.dynamic:
-            globs = _render(templates, ctx)
-            if globs is not None and _matches(globs, value, fields):
+        for patterns in self.patterns:  # noqa: SIM110 - a plain loop is faster than any(<genexpr>)
+            if _matches(patterns, value, fields, ctx):
                 return True
         return False
-
-
-def _render(templates: tuple[Template, ...], ctx: RequestContext) -> tuple[Glob, ...] | None:
-    """Per-field globs after substitution; None when a variable has no value."""
-    globs: list[Glob] = []
-    for template in templates:
-        parts = template.render_parts(ctx)
-        if parts is None:
-            return None
-        globs.append(Glob.from_parts(parts))
-    return tuple(globs)
 
 
 def _fields(template: Template) -> tuple[Template, ...]:
@@ -80,16 +71,11 @@ def _fields(template: Template) -> tuple[Template, ...]:
 def compile_matcher(comparison: str, values: tuple[str, ...], version: str | None) -> ArnMatcher:
     """Compile ``ArnLike``/``ArnEquals``'s policy values (``comparison`` is "Like")."""
     exact: set[str] = set()
-    patterns: list[tuple[Glob, ...]] = []
-    dynamic: list[tuple[Template, ...]] = []
+    patterns: list[tuple[Pattern, ...]] = []
     for value in values:
-        fields = _fields(compile_template(value, version))
-        if any(field.static_parts is None for field in fields):
-            dynamic.append(fields)
-            continue
-        globs = tuple(Glob.from_parts(field.static_parts or ()) for field in fields)
-        if all(glob.is_exact for glob in globs):
-            exact.add(":".join(glob.literal for glob in globs))
+        fields = tuple(compile_pattern(field) for field in _fields(compile_template(value, version)))
+        if all(isinstance(field, Glob) and field.is_exact for field in fields):
+            exact.add(":".join(field.literal for field in fields if isinstance(field, Glob)))
         else:
-            patterns.append(globs)
-    return ArnMatcher(frozenset(exact), tuple(patterns), tuple(dynamic))
+            patterns.append(fields)
+    return ArnMatcher(frozenset(exact), tuple(patterns))

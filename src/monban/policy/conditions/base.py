@@ -83,8 +83,8 @@ class ComparisonMatcher:
     bound: Number | None
 
     def match(self, value: str, ctx: RequestContext) -> bool | None:
-        """Compare the parsed request value; None when it does not parse."""
-        number = self.parse(value)
+        """Compare the parsed request value (parsed once per context); None when it does not parse."""
+        number = ctx.parsed(self.parse, value)
         if number is None:
             return None
         if self.equals is not None:

@@ -8,7 +8,8 @@
 Policy values may hold policy variables (Version 2012-10-17 only, ``monban.policy.variables``),
 resolved against the request at evaluation time. A value whose variable has no value (and no
 default) matches nothing, so StringEquals/StringLike fail on it and the StringNot… forms succeed.
-Values without a variable are precompiled: a frozenset for equality, a :class:`Glob` per pattern.
+Values without a variable are precompiled: a frozenset for equality, a :class:`Glob` per pattern;
+a pattern with a variable is a :class:`~monban.policy.variables.TemplateGlob`.
 Any string is a valid value, so these operators never reject a policy.
 """
 
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 from monban.policy.context import RequestContext
 from monban.policy.glob import Glob
-from monban.policy.variables import Template, compile_template
+from monban.policy.variables import Template, TemplateGlob, compile_template
 
 __all__ = ["StringEqualsMatcher", "StringLikeMatcher", "compile_matcher"]
 
@@ -46,20 +47,22 @@ class StringEqualsMatcher:
 
 @dataclass(frozen=True, slots=True)
 class StringLikeMatcher:
-    """Wildcard match: ``exact`` (patterns without wildcards), ``globs``, and ``dynamic`` templates
-    compiled into a glob per request."""
+    """Wildcard match: ``exact`` (patterns without wildcards), ``globs``, and ``dynamic`` patterns
+    holding policy variables (:class:`~monban.policy.variables.TemplateGlob`)."""
 
     exact: frozenset[str]
     globs: tuple[Glob, ...]
-    dynamic: tuple[Template, ...]
+    dynamic: tuple[TemplateGlob, ...]
 
     def match(self, value: str, ctx: RequestContext) -> bool:
         """Does ``value`` match one of the policy patterns?"""
-        if value in self.exact or any(glob.matches(value) for glob in self.globs):
+        if value in self.exact:
             return True
-        for template in self.dynamic:
-            parts = template.render_parts(ctx)
-            if parts is not None and Glob.from_parts(parts).matches(value):
+        for glob in self.globs:
+            if glob.matches(value):
+                return True
+        for pattern in self.dynamic:  # noqa: SIM110 - a plain loop is faster than any(<genexpr>)
+            if pattern.matches(value, ctx):
                 return True
         return False
 
@@ -74,7 +77,7 @@ def compile_matcher(
     templates = [compile_template(value, version) for value in values]
     dynamic = tuple(template for template in templates if template.has_variables)
     if comparison == "Like":
-        return _compile_like(templates, dynamic)
+        return _compile_like(templates, tuple(TemplateGlob.compile(template) for template in dynamic))
     fold = comparison == "EqualsIgnoreCase"
     static = {t.static_text for t in templates if t.static_text is not None}
     return StringEqualsMatcher(
@@ -82,7 +85,7 @@ def compile_matcher(
     )
 
 
-def _compile_like(templates: list[Template], dynamic: tuple[Template, ...]) -> StringLikeMatcher:
+def _compile_like(templates: list[Template], dynamic: tuple[TemplateGlob, ...]) -> StringLikeMatcher:
     """Split static patterns into plain strings (set lookup) and real globs."""
     exact: set[str] = set()
     globs: list[Glob] = []
