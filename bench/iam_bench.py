@@ -1,10 +1,17 @@
-"""IAM GetUser, authenticated, at 32 connections: monban vs moto's server (auth on), same run."""
+"""IAM GetUser, authenticated, at 32 connections: monban (--workers 1 and 2) vs moto's server (auth
+on), in the same run.
+
+    .venv/bin/python -m bench.iam_bench [--seconds 10]
+"""
 
 from __future__ import annotations
 
+import argparse
+import sys
+
 import boto3
 
-from bench.common import HEADER, WrkResult, monban, moto, row, signed_query, wrk
+from bench.common import HEADER, WrkResult, conditions, have_wrk, measure, monban, moto, row, signed_query
 
 ALICE = ("AKIABENCHALICE000001", "benchbenchbenchbenchbenchbenchbenchbench")
 CONFIG = f"""
@@ -42,22 +49,33 @@ def moto_key(endpoint: str) -> tuple[str, str]:
     return key["AccessKeyId"], key["SecretAccessKey"]
 
 
-def measure(endpoint: str, key: tuple[str, str], seconds: int) -> WrkResult:
-    body, headers = signed_query(endpoint, "iam", BODY, key)
-    return wrk(endpoint + "/", "POST", body, headers, seconds=seconds)
+def get_user(endpoint: str, key: tuple[str, str], who: str, seconds: int) -> WrkResult:
+    return measure(signed_query(endpoint, "iam", BODY, key), who, seconds)
 
 
 def run(seconds: int = 10) -> list[str]:
     with moto() as peer:
-        theirs = measure(peer.endpoint, moto_key(peer.endpoint), seconds)
+        theirs = get_user(peer.endpoint, moto_key(peer.endpoint), "moto", seconds)
     rows = []
     for workers in (1, 2):
         with monban(CONFIG, "--workers", str(workers)) as server:
-            ours = measure(server.endpoint, ALICE, seconds)
+            ours = get_user(server.endpoint, ALICE, "monban", seconds)
         rows.append(row(f"IAM GetUser (authenticated), --workers {workers}", ours, theirs))
     return rows
 
 
-if __name__ == "__main__":
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--seconds", type=int, default=10)
+    args = parser.parse_args()
+    if not have_wrk():
+        print("wrk is not installed: `apt-get install -y wrk` (Debian), then run this again.")
+        return 1
     print(HEADER)
-    print("\n".join(run()))
+    print("\n".join(run(args.seconds)))
+    print(f"\n{conditions()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,26 +1,56 @@
-"""``make bench``: every benchmark, each as a ratio to a peer measured in the same run."""
+"""``make bench``: every benchmark, each as a ratio to a peer measured in the same run.
+
+Prints one markdown table (IAM GetUser, STS AssumeRole, S3 GetObject and PutObject, each with
+--workers 1 and 2), the notes of the benches, how the figures were taken, and the policy engine's
+micro-benchmark summary (``bench/policy_bench.py``; ``--no-policy`` skips it).
+
+    .venv/bin/python bench/run.py [--seconds 10] [--no-policy] [--no-memory]
+"""
 
 from __future__ import annotations
 
-import importlib
+import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import HEADER, have_wrk
+from bench import iam_bench, s3_bench, sts_bench
+from bench.common import HEADER, conditions, have_wrk
 
-HTTP_BENCHES = ["bench.iam_bench", "bench.sts_bench", "bench.s3_bench"]
+
+def policy_summary() -> list[str]:
+    """The policy engine's figures in two lines (its full table: ``bench/policy_bench.py``)."""
+    from bench import policy_bench
+
+    results = policy_bench.measure()
+    return [
+        f"Policy engine (bench/policy_bench.py): `evaluate` p50 {results.ours.p50:.2f} µs per decision "
+        f"(ReadOnlyAccess + 5 inline policies, {results.request_kinds} request kinds); "
+        f"with a fresh context per decision as the server builds it, p50 {results.fresh.p50:.2f} µs.",
+        policy_bench.ratio_line(results),
+    ]
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--seconds", type=int, default=10, help="length of each measured wrk run")
+    parser.add_argument("--no-policy", action="store_true", help="skip the policy micro-benchmark")
+    parser.add_argument("--no-memory", action="store_true", help="skip the 1 GiB S3 transfers")
+    args = parser.parse_args()
     if not have_wrk():
         print("wrk is not installed: `apt-get install -y wrk` (Debian), then run `make bench` again.")
         return 1
+    started = conditions()
+    lines = iam_bench.run(args.seconds) + sts_bench.run(args.seconds)
+    lines += s3_bench.run(args.seconds, with_memory=not args.no_memory)
     print(HEADER)
-    for name in HTTP_BENCHES:
-        for line in importlib.import_module(name).run():
-            print(line, flush=True)
+    print("\n".join(line for line in lines if line.startswith("|")), flush=True)
+    notes = [line for line in lines if not line.startswith("|")] + [started]
+    if not args.no_policy:
+        notes += policy_summary()
+    for note in notes:
+        print(f"\n{note}")
     return 0
 
 

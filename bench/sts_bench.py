@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,13 +30,14 @@ from bench.common import (
     HEADER,
     Running,
     WrkResult,
+    conditions,
     free_port,
     have_wrk,
+    measure,
     moto,
     row,
     signed_query,
     wait_http,
-    wrk,
 )
 
 TRUST_ROOT = (
@@ -49,7 +51,10 @@ LIBRARY_SESSIONS = 10_000
 
 
 def body(role_arn: str) -> str:
-    return f"Action=AssumeRole&Version=2011-06-15&RoleArn={role_arn}&RoleSessionName=bench"
+    """The form body, percent-encoded as botocore sends it (moto re-encodes the parameters it
+    parsed before it checks the signature, so a raw ``:`` or ``/`` would fail there)."""
+    fields = {"Action": "AssumeRole", "Version": "2011-06-15", "RoleArn": role_arn}
+    return urllib.parse.urlencode({**fields, "RoleSessionName": "bench"})
 
 
 @contextmanager
@@ -116,10 +121,9 @@ def check_once(endpoint: str, key: tuple[str, str], role_arn: str) -> None:
         raise RuntimeError(f"AssumeRole at {endpoint} did not return temporary credentials")
 
 
-def measure(endpoint: str, key: tuple[str, str], role_arn: str, seconds: int) -> WrkResult:
+def assume_role(endpoint: str, key: tuple[str, str], role_arn: str, who: str, seconds: int) -> WrkResult:
     check_once(endpoint, key, role_arn)
-    signed_body, headers = signed_query(endpoint, "sts", body(role_arn), key)
-    return wrk(endpoint + "/", "POST", signed_body, headers, seconds=seconds)
+    return measure(signed_query(endpoint, "sts", body(role_arn), key), who, seconds)
 
 
 def database_footprint(data_dir: Path) -> tuple[int, int]:
@@ -155,14 +159,14 @@ def library_sessions(data_dir: Path, role_arn: str, count: int) -> float:
 def run(seconds: int = 10) -> list[str]:
     with moto() as peer:
         key, role_arn = moto_setup(peer.endpoint)
-        theirs = measure(peer.endpoint, key, role_arn, seconds)
+        theirs = assume_role(peer.endpoint, key, role_arn, "moto", seconds)
     rows, notes = [], []
     for workers in (1, 2):
         with monban_server(workers) as server:
             assert server.data_dir is not None
             key, role_arn = monban_setup(server)
             before = database_footprint(server.data_dir)
-            ours = measure(server.endpoint, key, role_arn, seconds)
+            ours = assume_role(server.endpoint, key, role_arn, "monban", seconds)
             took = library_sessions(server.data_dir, role_arn, LIBRARY_SESSIONS) if workers == 1 else 0.0
             after = database_footprint(server.data_dir)
         rows.append(row(f"STS AssumeRole (authenticated), --workers {workers}", ours, theirs))
@@ -189,6 +193,7 @@ def main() -> int:
     print(HEADER)
     for line in run(args.seconds):
         print(line if line.startswith("|") else f"\n{line}", flush=True)
+    print(f"\n{conditions()}")
     return 0
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
@@ -58,16 +58,20 @@ class Sealer:
     """AES-256-GCM with a random 96-bit nonce; ``aad`` binds a sealed value to its place."""
 
     key: bytes
+    _aead: AESGCM = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_aead", AESGCM(self.key))  # set up once, used by every call
 
     def seal(self, plaintext: bytes, aad: bytes = b"") -> bytes:
         nonce = secrets.token_bytes(12)
-        return nonce + AESGCM(self.key).encrypt(nonce, plaintext, aad)
+        return nonce + self._aead.encrypt(nonce, plaintext, aad)
 
     def open(self, sealed: bytes, aad: bytes = b"") -> bytes:
         if len(sealed) < 28:
             raise SealError("too short")
         try:
-            return AESGCM(self.key).decrypt(sealed[:12], sealed[12:], aad)
+            return self._aead.decrypt(sealed[:12], sealed[12:], aad)
         except Exception as exc:  # InvalidTag, or a malformed value
             raise SealError("cannot open") from exc
 

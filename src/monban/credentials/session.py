@@ -12,7 +12,7 @@ import base64
 import binascii
 import json
 import secrets
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 
 from monban.credentials.keyring import Sealer, SealError
@@ -99,8 +99,13 @@ def account_of_access_key_id(access_key_id: str) -> str | None:
     return f"{number:012d}" if number < _ACCOUNT_LIMIT else None
 
 
+_FIELDS = tuple(f.name for f in fields(SessionClaims))
+_UNSET: tuple[object, ...] = (None, (), [], {}, False)
+
+
 def _to_json(claims: SessionClaims) -> bytes:
-    data = {k: v for k, v in asdict(claims).items() if v not in (None, (), [], {}, False)}
+    """The claims as compact JSON, unset fields left out (tuples become arrays)."""
+    data = {name: value for name in _FIELDS if (value := getattr(claims, name)) not in _UNSET}
     return json.dumps(data, separators=(",", ":")).encode()
 
 

@@ -18,7 +18,7 @@ def decode_form(body: bytes, query: str) -> dict[str, str]:
     """
     try:
         text = body.decode("utf-8")
-        params = dict(parse_qsl(query, keep_blank_values=True, strict_parsing=False))
+        params = dict(parse_qsl(query, keep_blank_values=True, strict_parsing=False)) if query else {}
         params.update(parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=10000))
     except (UnicodeDecodeError, ValueError) as exc:
         raise AwsError("MalformedQueryString", "The query string is malformed.") from exc

@@ -36,22 +36,34 @@ def _scalar(value: Any) -> str:
 
 
 def render_value(value: Any, out: list[str]) -> None:
-    """Append the XML of ``value`` (the content of an element) to ``out``."""
-    if isinstance(value, Raw):
-        out.append(value)
-    elif isinstance(value, Mapping):
-        for name, child in value.items():
-            if child is not None:
-                out.append(f"<{name}>")
-                render_value(child, out)
-                out.append(f"</{name}>")
+    """Append the XML of ``value`` (the content of an element) to ``out``.
+
+    The common shapes (plain str, dict) are tested first: an ABC check such as ``Mapping`` costs
+    more than the rest of rendering a small response.
+    """
+    if type(value) is str:  # not Raw, a str subclass that is inserted as is
+        out.append(escape(value))
+    elif isinstance(value, dict):
+        _render_elements(value, out)
     elif isinstance(value, list | tuple):
         for item in value:
             out.append("<member>")
             render_value(item, out)
             out.append("</member>")
+    elif isinstance(value, Raw):
+        out.append(value)
+    elif isinstance(value, Mapping):
+        _render_elements(value, out)
     else:
         out.append(_scalar(value))
+
+
+def _render_elements(value: Mapping[str, Any], out: list[str]) -> None:
+    for name, child in value.items():
+        if child is not None:
+            out.append(f"<{name}>")
+            render_value(child, out)
+            out.append(f"</{name}>")
 
 
 def query_response(action: str, result: Mapping[str, Any] | None, namespace: str, request_id: str) -> str:

@@ -3,33 +3,37 @@
 IAM and STS are the Query protocol at ``/`` (form ``Action`` + ``Version``); everything else is S3
 (path style, or virtual-host style for ``<bucket>.localhost``). ``GET /_monban/health`` answers when
 the worker is ready.
+
+The Query front is plain ASGI: it is the path of every IAM and STS call, so it reads the body and
+writes the response itself, with no framework objects in between. S3 handlers get Starlette's
+``Request`` and answer with its ``Response`` classes.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from urllib.parse import parse_qsl
 
-from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.types import Receive, Scope, Send
 
 from monban import sigv4
 from monban.protocol.errors import AwsError
 from monban.protocol.query import decode_form
 from monban.protocol.xml import IAM_NS, query_error
 from monban.server.principal import RequestInfo
-from monban.server.query_front import VERSIONS, handle_query, sigv4_error
+from monban.server.query_front import VERSIONS, QueryResponse, run_query, sigv4_error
 from monban.server.state import AppState
+from monban.services.s3.front import handle_s3
 
-METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE"]
+METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE")
 FORM = "application/x-www-form-urlencoded"
+HEALTH = "/_monban/health"
 
 
-def http_request(request: Request) -> sigv4.HttpRequest:
-    scope = request.scope
+def http_request(scope: Scope) -> sigv4.HttpRequest:
     raw_path = scope.get("raw_path") or scope["path"].encode()
     return sigv4.HttpRequest(
         method=scope["method"],
@@ -39,51 +43,82 @@ def http_request(request: Request) -> sigv4.HttpRequest:
     )
 
 
-def request_info(state: AppState, request: Request, signed: sigv4.SignedRequest | None) -> RequestInfo:
-    client = request.client
+def first_values(http: sigv4.HttpRequest) -> dict[str, str]:
+    """Each header's first value, by lower-cased name."""
+    headers: dict[str, str] = {}
+    for name, value in http.headers:
+        headers.setdefault(name.lower(), value)
+    return headers
+
+
+def request_id() -> str:
+    """A request id shaped like AWS's (a random UUID)."""
+    return str(uuid.uuid4())
+
+
+def request_info(
+    state: AppState, scope: Scope, headers: dict[str, str], signed: sigv4.SignedRequest | None, rid: str
+) -> RequestInfo:
+    client = scope.get("client")
     return RequestInfo(
-        request_id=str(uuid.uuid4()),
+        request_id=rid,
         now=datetime.now(UTC),
-        source_ip=client.host if client else "127.0.0.1",
-        user_agent=request.headers.get("user-agent", ""),
-        secure=request.url.scheme == "https",
+        source_ip=client[0] if client else "127.0.0.1",
+        user_agent=headers.get("user-agent", ""),
+        secure=scope.get("scheme") == "https",
         region=signed.scope.region if signed else state.settings.region,
-        host=request.headers.get("host", ""),
+        host=headers.get("host", ""),
     )
 
 
-def _is_query(request: Request) -> bool:
-    if request.url.path != "/" or _virtual_bucket(request):
+def _is_query(scope: Scope, http: sigv4.HttpRequest, headers: dict[str, str]) -> bool:
+    if scope["path"] != "/" or _virtual_bucket(headers):
         return False
-    if request.method == "POST":
-        return request.headers.get("content-type", "").split(";")[0].strip().lower() == FORM
-    return request.method == "GET" and "Action" in request.query_params
+    if http.method == "POST":
+        return headers.get("content-type", "").split(";")[0].strip().lower() == FORM
+    return http.method == "GET" and any(k == "Action" for k, _v in parse_qsl(http.query, True))
 
 
-def _virtual_bucket(request: Request) -> str | None:
-    host = request.headers.get("host", "").rsplit(":", 1)[0]
+def _virtual_bucket(headers: dict[str, str]) -> str | None:
+    host = headers.get("host", "").rsplit(":", 1)[0]
     suffix = ".localhost"
     if host.endswith(suffix) and len(host) > len(suffix):
-        return str(host[: -len(suffix)])
+        return host[: -len(suffix)]
     return None
 
 
-async def _bounded_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+class ClientGone(Exception):
+    """The client disconnected before its request body arrived: nobody to answer."""
+
+
+async def _bounded_body(receive: Receive, declared: str | None, limit: int) -> bytes:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise AwsError("RequestEntityTooLarge", "Request body is too large.")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise AwsError("RequestEntityTooLarge", "Request body is too large.")
         chunks.append(chunk)
+        more = message.get("more_body", False)
     return b"".join(chunks)
 
 
-def _xml(status: int, body: str, request_id: str) -> Response:
-    return Response(body, status, media_type="text/xml", headers={"x-amzn-RequestId": request_id})
+async def _send_xml(send: Send, status: int, body: str, rid: str) -> None:
+    payload = body.encode()
+    headers = [
+        (b"content-type", b"text/xml; charset=utf-8"),
+        (b"content-length", str(len(payload)).encode()),
+        (b"x-amzn-requestid", rid.encode()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
 
 
 def _service(signed: sigv4.SignedRequest | None, params: dict[str, str]) -> str:
@@ -95,45 +130,74 @@ def _service(signed: sigv4.SignedRequest | None, params: dict[str, str]) -> str:
     return "sts" if params.get("Action", "").startswith(("Assume", "Get", "Decode")) else "iam"
 
 
-async def query_endpoint(state: AppState, request: Request) -> Response:
-    http = http_request(request)
-    request_id = str(uuid.uuid4())
+async def query_endpoint(
+    state: AppState, scope: Scope, receive: Receive, http: sigv4.HttpRequest, headers: dict[str, str]
+) -> QueryResponse:
+    """One IAM or STS request: body, signature parse, then ``run_query``."""
+    rid = request_id()
     try:
-        body = await _bounded_body(request, state.settings.max_body_bytes)
+        body = await _bounded_body(receive, headers.get("content-length"), state.settings.max_body_bytes)
         params = decode_form(body, http.query)
         signed = sigv4.parse(http)
     except AwsError as error:
-        return _xml(error.status, query_error(error, IAM_NS, request_id), request_id)
+        return QueryResponse(error.status, query_error(error, IAM_NS, rid), rid)
     except sigv4.SigV4Error as exc:
         mapped = sigv4_error(exc)
-        return _xml(mapped.status, query_error(mapped, IAM_NS, request_id), request_id)
-    service = _service(signed, params)
-    info = request_info(state, request, signed)
-    result = await run_in_threadpool(handle_query, state, service, http, signed, params, body, info)
-    return _xml(result.status, result.body, info.request_id)
+        return QueryResponse(mapped.status, query_error(mapped, IAM_NS, rid), rid)
+    info = request_info(state, scope, headers, signed, rid)
+    return await run_query(state, _service(signed, params), http, signed, params, body, info)
 
 
-async def s3_endpoint(state: AppState, request: Request) -> Response:
-    from monban.services.s3.front import handle_s3
-
-    return await handle_s3(state, request, http_request(request), _virtual_bucket(request))
-
-
-def build_app(state: AppState) -> Starlette:
+class MonbanApp:
     """The ASGI app of one worker."""
 
-    async def health(_request: Request) -> Response:
-        return JSONResponse({"status": "ok", "accounts": sorted(state.accounts.get())})
+    def __init__(self, state: AppState) -> None:
+        self.state = state
 
-    async def dispatch(request: Request) -> Response:
-        if _is_query(request):
-            return await query_endpoint(state, request)
-        return await s3_endpoint(state, request)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self._http(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await _lifespan(receive, send)
 
-    routes = [
-        Route("/_monban/health", health, methods=["GET"]),
-        Route("/{path:path}", dispatch, methods=METHODS),
-    ]
-    app = Starlette(routes=routes)
-    app.state.monban = state
-    return app
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method = scope["method"]
+        if method not in METHODS:
+            allowed = {"Allow": ", ".join(METHODS)}
+            await PlainTextResponse("Method Not Allowed", 405, headers=allowed)(scope, receive, send)
+            return
+        if scope["path"] == HEALTH and method in ("GET", "HEAD"):
+            accounts = await self.state.run_cached(self.state.accounts.get)
+            await JSONResponse({"status": "ok", "accounts": sorted(accounts)})(scope, receive, send)
+            return
+        http = http_request(scope)
+        headers = first_values(http)
+        if _is_query(scope, http, headers):
+            await self._query(scope, receive, send, http, headers)
+            return
+        response = await handle_s3(self.state, Request(scope, receive), http, _virtual_bucket(headers))
+        await response(scope, receive, send)
+
+    async def _query(
+        self, scope: Scope, receive: Receive, send: Send, http: sigv4.HttpRequest, headers: dict[str, str]
+    ) -> None:
+        try:
+            result = await query_endpoint(self.state, scope, receive, http, headers)
+        except ClientGone:
+            return
+        await _send_xml(send, result.status, result.body, result.request_id)
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+def build_app(state: AppState) -> MonbanApp:
+    """The ASGI app of one worker."""
+    return MonbanApp(state)

@@ -7,9 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from starlette.applications import Starlette
-
-from monban.server.app import build_app
+from monban.server.app import MonbanApp, build_app
 from monban.server.boot import open_state_parts
 from monban.server.state import AppState
 from monban.settings import Settings
@@ -29,7 +27,7 @@ def settings_from_env() -> Settings:
     return Settings(**data)
 
 
-def create_app() -> Starlette:
+def create_app() -> MonbanApp:
     """One worker's app, over an already booted data dir."""
     settings = settings_from_env()
     db, keyring = open_state_parts(settings)

@@ -119,6 +119,17 @@ def session_principal(state: AppState, claims: SessionClaims) -> Principal:
     return Principal("User", acct, claims.principal_arn, claims.principal_id, tags=dict(claims.tags))
 
 
+def _claims(state: AppState, token: str, akid: str) -> SessionClaims:
+    """The claims of a session token presented with ``akid``; a token that opened once is
+    remembered (clients send the same token with every request of a session), so the next
+    requests skip the decryption. Expiry and revocation are checked on every request."""
+    cached = state.session_tokens.get((akid, token))
+    if cached is None:
+        cached = open_token(token, akid, state.keyring.sessions)
+        state.session_tokens.put((akid, token), cached)
+    return cached
+
+
 def _temporary(
     state: AppState, signed: sigv4.SignedRequest, service: str, now: datetime
 ) -> tuple[Caller, str]:
@@ -126,7 +137,7 @@ def _temporary(
     if not signed.security_token:
         raise key_error("unknown_key", service)
     try:
-        claims = open_token(signed.security_token, akid, state.keyring.sessions)
+        claims = _claims(state, signed.security_token, akid)
     except InvalidSessionToken as exc:
         raise key_error("bad_token", service) from exc
     if now.timestamp() >= claims.expires_at:

@@ -6,6 +6,7 @@ it); a principal's policy set is cached per IAM generation.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 
 from monban.policy import (
@@ -24,6 +25,8 @@ from monban.server.principal import Caller, RequestInfo
 from monban.server.state import AppState, LruCache
 from monban.store import iam_read
 from monban.store.iam_read import EntityPolicies, PolicyText
+
+log = logging.getLogger("monban")
 
 _COMPILED: LruCache[tuple[str, str, str], NamedPolicy] = LruCache(4096)
 
@@ -44,14 +47,22 @@ def compiled(text: PolicyText, kind: PolicyKind, load: Loader = load_policy) -> 
     return hit
 
 
+_DENY_ALL = '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}'
+
+
+def compiled_or_deny(text: PolicyText, kind: PolicyKind) -> NamedPolicy:
+    """``compiled``, failing closed: a stored identity, boundary, session or SCP document that no
+    longer compiles (written by an older, laxer monban) stands as a Deny of everything under its
+    own name — dropping it could drop a Deny and so widen access."""
+    try:
+        return compiled(text, kind)
+    except MalformedPolicyDocument as error:
+        log.error("stored policy %s no longer compiles (%s): it denies everything", text.name, error.message)
+        return load_policy(_DENY_ALL, PolicyKind.IDENTITY, f"{text.name} (invalid: denies everything)")
+
+
 def _compile_all(texts: Sequence[PolicyText], kind: PolicyKind) -> tuple[NamedPolicy, ...]:
-    out = []
-    for text in texts:
-        try:
-            out.append(compiled(text, kind))
-        except MalformedPolicyDocument:
-            continue  # stored documents were validated on write; a stale one grants nothing
-    return tuple(out)
+    return tuple(compiled_or_deny(text, kind) for text in texts)
 
 
 def _entity_set(entity: EntityPolicies | None) -> PolicySet:

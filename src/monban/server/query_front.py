@@ -1,13 +1,17 @@
-"""The Query-protocol front (IAM, STS): decode, authenticate, dispatch, render.
+"""The Query-protocol front (IAM, STS): authenticate, dispatch, render.
 
-Runs in a worker thread (SQLAlchemy is synchronous); everything it raises becomes AWS's
-``<ErrorResponse>`` — never a 500 for bad input.
+Operations registered ``inline`` (answered from the per-generation caches: AssumeRole,
+GetCallerIdentity…) are tried on the event loop first and finish on a database thread only if
+they reach for the database; every other operation runs on a database thread (SQLAlchemy is
+synchronous). Everything a request raises becomes AWS's ``<ErrorResponse>`` — never a 500 for bad
+input.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -33,9 +37,27 @@ NAMESPACES = {"iam": IAM_NS, "sts": STS_NS}
 class QueryResponse:
     status: int
     body: str
+    request_id: str
+    caller: Caller | None = None  # who signed it, when the call succeeded
 
 
 TABLES: Mapping[str, Mapping[str, Operation]] = {"iam": IAM_OPERATIONS, "sts": STS_OPERATIONS}
+
+
+def _key_use_due(state: AppState, caller: Caller) -> bool:
+    """Whether to hand a long-term key's last-use note to a database thread now: at most once per
+    ``LAST_USED_INTERVAL`` per key in this worker (``note_key_use`` keeps the same throttle)."""
+    from monban.services.iam.access_keys import LAST_USED_INTERVAL
+
+    akid = caller.access_key_id
+    if akid is None or caller.session is not None or not akid.startswith("AKIA"):
+        return False
+    slot, moment = ("key-use-due", akid), time.monotonic()
+    last = state.entity_cache.get(slot)
+    if isinstance(last, float) and moment - last < LAST_USED_INTERVAL:
+        return False
+    state.entity_cache.put(slot, moment)
+    return True
 
 
 def _note_key_use(state: AppState, caller: Caller, info: RequestInfo, service: str) -> None:
@@ -90,20 +112,39 @@ def handle_query(
     body: bytes,
     info: RequestInfo,
 ) -> QueryResponse:
-    """One IAM or STS request, start to finish."""
+    """One IAM or STS request, start to finish (but the last-use note of its key)."""
     namespace = NAMESPACES[service]
     action = params.get("Action")
+    rid = info.request_id
     try:
         operation = _operation(service, action, params.get("Version"))
         caller = _caller(state, http, signed, service, body, info, operation)
         check_session_token_use(caller, service, action or "")  # GetSessionToken credentials' limits
         call = QueryCall(state, caller, info, action or "", QueryParams(params))
         result = operation.handler(call)
-        _note_key_use(state, caller, info, service)
-        return QueryResponse(200, query_response(action or "", result, namespace, info.request_id))
+        return QueryResponse(200, query_response(action or "", result, namespace, rid), rid, caller)
     except AwsError as error:
-        return QueryResponse(error.status, query_error(error, namespace, info.request_id))
+        return QueryResponse(error.status, query_error(error, namespace, rid), rid)
     except Exception:  # a bug must still answer in AWS's shape, and be logged
         log.exception("internal failure in %s %s", service, action)
         failure = AwsError("InternalFailure", "We encountered an internal error. Please try again.")
-        return QueryResponse(500, query_error(failure, namespace, info.request_id))
+        return QueryResponse(500, query_error(failure, namespace, rid), rid)
+
+
+async def run_query(
+    state: AppState,
+    service: str,
+    http: sigv4.HttpRequest,
+    signed: sigv4.SignedRequest | None,
+    params: Mapping[str, str],
+    body: bytes,
+    info: RequestInfo,
+) -> QueryResponse:
+    """``handle_query`` inline or on a database thread (see the module docstring), then the
+    last-use note of a long-term key, on a database thread when one is due."""
+    operation = TABLES[service].get(params.get("Action") or "")
+    run = state.run_cached if operation is not None and operation.inline else state.run_blocking
+    response = await run(handle_query, state, service, http, signed, params, body, info)
+    if response.caller is not None and _key_use_due(state, response.caller):
+        await state.run_blocking(_note_key_use, state, response.caller, info, service)
+    return response

@@ -1,21 +1,33 @@
-"""Process-wide state of one worker: settings, database, key ring and the caches.
+"""Process-wide state of one worker: settings, database, key ring, the caches, and where work runs.
 
-Caches are keyed by the IAM generation (a counter every IAM write bumps in the same transaction).
-A worker re-reads the generation at most every ``settings.cache_seconds``, and at once after a write
-it made itself: read-your-writes on one worker, every other worker and node within that bound.
+Caches are keyed by the IAM generation (a counter every IAM write, and every bucket-level S3 write,
+bumps in the same transaction). A worker re-reads the generation at most every
+``settings.cache_seconds``, and at once after a write it made itself: read-your-writes on one
+worker, every other worker and node within that bound.
+
+Where work runs: a request is first tried on the event loop (``run_cached``), where the caches
+usually answer it; the moment it reaches for the database (``state.db``) it raises
+``NeedsThread`` and is run again from the start on one of a few database threads
+(``run_blocking``). So the loop never waits on SQLite, and most reads never pay a thread hop.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import Generic, TypeVar, cast
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Generic, ParamSpec, TypeVar, cast
 
 from sqlalchemy import select
 
 from monban.credentials.keyring import KeyRing
+from monban.credentials.session import SessionClaims
 from monban.settings import Settings
 from monban.sigv4 import SigningKeyCache
 from monban.store.accounts import read_generation
@@ -24,6 +36,35 @@ from monban.store.models import Account, RevokedSession
 
 K = TypeVar("K")
 V = TypeVar("V")
+T = TypeVar("T")
+P = ParamSpec("P")
+
+# Database work runs on a few threads: SQLite serialises writers anyway and Python runs one thread
+# at a time, so more threads only share the GIL more finely (measured: 4 threads serve GetUser ~10%
+# slower than 2, with a longer tail). Each thread may hold two pooled connections at once (a cache
+# refresh inside a transaction), well within the engine's pool (5 + 10 overflow); with the 40
+# threads of Starlette's pool, 32 concurrent requests exhausted it and waited 30 s for connections.
+DB_THREADS = 2
+
+_ON_LOOP: ContextVar[bool] = ContextVar("monban_on_event_loop", default=False)
+
+
+class NeedsThread(BaseException):
+    """Code running on the event loop reached for the database: run it again on a thread.
+
+    A BaseException, like ``asyncio.CancelledError``, so that no ``except Exception`` on the way
+    (a handler's, or "never fail the request for bookkeeping") can swallow it.
+    """
+
+
+@contextmanager
+def on_event_loop() -> Iterator[None]:
+    """Within this block, ``AppState.db`` raises NeedsThread instead of blocking the loop."""
+    token = _ON_LOOP.set(True)
+    try:
+        yield
+    finally:
+        _ON_LOOP.reset(token)
 
 
 class LruCache(Generic[K, V]):
@@ -54,25 +95,41 @@ class LruCache(Generic[K, V]):
 
 
 class Refreshing(Generic[V]):
-    """A value re-read from its source at most every ``ttl`` seconds (or when invalidated)."""
+    """A value re-read from its source at most every ``ttl`` seconds (or when invalidated).
+
+    One thread reloads while the others wait for it (not one reload per waiting thread); a load
+    that overlapped an ``invalidate`` is kept but not trusted, so a writer's next read reloads.
+    """
 
     def __init__(self, ttl: float, load: Callable[[], V]) -> None:
         self._ttl = ttl
         self._load = load
         self._value: V | None = None
         self._at = 0.0
+        self._epoch = 0
         self._lock = threading.Lock()
 
-    def get(self) -> V:
-        now = time.monotonic()
+    def _fresh(self) -> V | None:
         value = self._value
-        if value is None or now - self._at > self._ttl:
-            with self._lock:
+        if value is not None and time.monotonic() - self._at <= self._ttl:
+            return value
+        return None
+
+    def get(self) -> V:
+        value = self._fresh()
+        if value is not None:
+            return value
+        with self._lock:
+            value = self._fresh()  # another thread may have reloaded it meanwhile
+            if value is None:
+                epoch, started = self._epoch, time.monotonic()
                 value = self._load()
-                self._value, self._at = value, now
+                self._value = value
+                self._at = started if epoch == self._epoch else 0.0
         return value
 
     def invalidate(self) -> None:
+        self._epoch += 1
         self._at = 0.0
 
 
@@ -81,14 +138,26 @@ class AppState:
 
     def __init__(self, settings: Settings, db: Database, keyring: KeyRing) -> None:
         self.settings = settings
-        self.db = db
+        self._db = db
         self.keyring = keyring
         ttl = settings.cache_seconds
         self.generation: Refreshing[int] = Refreshing(ttl, self._read_generation)
         self.revoked: Refreshing[frozenset[str]] = Refreshing(ttl, self._read_revoked)
         self.accounts: Refreshing[frozenset[str]] = Refreshing(ttl, self._read_accounts)
         self.entity_cache: LruCache[tuple[object, ...], object] = LruCache(10_000)
+        self.session_tokens: LruCache[tuple[str, str], SessionClaims] = LruCache(2048)
         self.signing_keys = SigningKeyCache()
+        self._threads = ThreadPoolExecutor(DB_THREADS, thread_name_prefix="monban-db")
+        # The writers of one worker take turns here rather than in SQLite's busy handler, whose
+        # back-off sleeps (up to 100 ms each) would make the tail latency of concurrent writes.
+        self.write_lock = threading.RLock()
+
+    @property
+    def db(self) -> Database:
+        """The database; on the event loop, NeedsThread instead (see ``run_cached``)."""
+        if _ON_LOOP.get():
+            raise NeedsThread
+        return self._db
 
     def _read_generation(self) -> int:
         with self.db.transaction() as session:
@@ -116,3 +185,18 @@ class AppState:
             hit = load()
             self.entity_cache.put(full, hit)
         return cast(V, hit)
+
+    async def run_blocking(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``fn`` on a database thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, functools.partial(fn, *args, **kwargs))
+
+    async def run_cached(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``fn`` on the event loop when the caches answer it, else from the start on a database
+        thread. ``fn`` must have no effect before its first database access but on the caches."""
+        try:
+            with on_event_loop():
+                return fn(*args, **kwargs)
+        except NeedsThread:
+            pass
+        return await self.run_blocking(fn, *args, **kwargs)

@@ -64,7 +64,7 @@ class QueryCall:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One write transaction; the IAM generation is bumped inside it."""
-        with self.state.db.transaction() as session:
+        with self.state.write_lock, self.state.db.transaction() as session:
             yield session
             bump_generation(session)
         self.state.wrote()
@@ -77,15 +77,22 @@ Handler = Callable[[QueryCall], Result]
 class Operation:
     handler: Handler
     anonymous: bool = False  # e.g. AssumeRoleWithWebIdentity: unsigned requests allowed
+    inline: bool = False  # usually answered from the caches: tried on the event loop first
 
 
 def register(
-    table: dict[str, Operation], name: str, *, anonymous: bool = False
+    table: dict[str, Operation], name: str, *, anonymous: bool = False, inline: bool = False
 ) -> Callable[[Handler], Handler]:
-    """Decorator adding a handler to an operation table under its AWS action name."""
+    """Decorator adding a handler to an operation table under its AWS action name.
+
+    ``inline``: the handler usually needs no database (what it reads comes from the caches of
+    ``AppState``), so the front first runs it on the event loop; should it call ``read()`` or
+    ``write()`` there, it is run again from the start on a database thread. Such a handler must do
+    nothing before its first database access that a second run would repeat visibly.
+    """
 
     def add(handler: Handler) -> Handler:
-        table[name] = Operation(handler, anonymous)
+        table[name] = Operation(handler, anonymous, inline)
         return handler
 
     return add

@@ -8,12 +8,14 @@ authorization reference: every user action is authorized on the user's ARN, List
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from monban.credentials import ids
 from monban.services.iam.common import (
+    ContextValues,
     already_exists,
     arn,
     boundary_policy,
@@ -25,6 +27,7 @@ from monban.services.iam.common import (
     list_in_path,
     listed_user,
     merge_tags,
+    no_such_entity,
     request_tag_context,
     tags_of,
     tags_param,
@@ -36,6 +39,8 @@ from monban.services.iam.entities import (
     Conflict,
     attached_conflict,
     authorized_user,
+    entity_context,
+    find_entity,
     inline_conflict,
     refuse_delete,
     update_entity,
@@ -81,18 +86,53 @@ def _root_user(session: Session, account: str) -> dict[str, Any]:
     }
 
 
-@register(OPERATIONS, "GetUser")
+@dataclass(frozen=True, slots=True)
+class _UserView:
+    """What GetUser answers for a named user, cached per IAM generation (read-only)."""
+
+    arn: str
+    context: ContextValues
+    shape: dict[str, Any]
+
+
+def _user_view(call: QueryCall, name: str) -> _UserView | None:
+    """The named user's ARN, condition keys and response shape, from the per-generation cache
+    (any IAM write starts a new generation, so a change is seen at once on this worker)."""
+    account = call.caller.account
+
+    def load() -> _UserView | bool:
+        with call.read() as session:
+            user = find_entity(session, "user", account, name)
+            if not isinstance(user, User):
+                return False
+            context = entity_context(session, "user", user)
+            return _UserView(user.arn, context, user_shape(user, tags_of(session, "user", user.id)))
+
+    view = call.state.cached(("iam-get-user", account, name.lower()), load)
+    return view if isinstance(view, _UserView) else None
+
+
+@register(OPERATIONS, "GetUser", inline=True)
 def get_user_op(call: QueryCall) -> Result:
-    """GetUser: without UserName, the caller itself (an IAM user, or root → the account)."""
+    """GetUser: without UserName, the caller itself (an IAM user, or root → the account).
+
+    A named user is answered from the per-generation cache, authorized first as AWS does (an
+    unauthorized caller learns nothing about existence)."""
     name = call.params.get("UserName")
     caller = call.caller
-    with call.read() as session:
-        if name is None:
-            if caller.is_root:
-                call.authorize("iam:GetUser", caller.arn)
-                return {"User": _root_user(session, caller.account)}
-            name = calling_user(session, caller).name
+    if name is not None:
         check_name(name, "userName", EXISTING_NAME)
+        view = _user_view(call, name)
+        if view is None:
+            call.authorize("iam:GetUser", arn(caller.account, "user", "/", name))
+            raise no_such_entity("user", name)
+        call.authorize("iam:GetUser", view.arn, extra_context=view.context)
+        return {"User": view.shape}
+    with call.read() as session:
+        if caller.is_root:
+            call.authorize("iam:GetUser", caller.arn)
+            return {"User": _root_user(session, caller.account)}
+        name = calling_user(session, caller).name
         user = authorized_user(call, session, name, "iam:GetUser")
         return {"User": user_shape(user, tags_of(session, "user", user.id))}
 

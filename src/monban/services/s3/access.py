@@ -60,16 +60,25 @@ class BucketFacts:
     policy: str | None
 
 
+_DENY_ALL_BUT_POLICY = (
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","NotAction":'
+    '["s3:GetBucketPolicy","s3:PutBucketPolicy","s3:DeleteBucketPolicy"],"Resource":"*"}]}'
+)
+
+
 def bucket_policy(facts: BucketFacts) -> NamedPolicy | None:
     """The compiled bucket policy (shared compile cache), or None."""
     if not facts.policy:
         return None
+    name = f"arn:aws:s3:::{facts.name}/bucket-policy"
     try:
+        return compiled(PolicyText(name, facts.policy), PolicyKind.RESOURCE)
+    except MalformedPolicyDocument:
+        # Validated on write; one that no longer compiles fails closed: it denies everything but
+        # reading and replacing the bucket policy itself, so the owner can still mend it.
         return compiled(
-            PolicyText(f"arn:aws:s3:::{facts.name}/bucket-policy", facts.policy), PolicyKind.RESOURCE
+            PolicyText(f"{name} (invalid: denies everything)", _DENY_ALL_BUT_POLICY), PolicyKind.RESOURCE
         )
-    except MalformedPolicyDocument:  # validated on write; a stale document grants nothing
-        return None
 
 
 def request_keys(call: S3Call) -> Context:

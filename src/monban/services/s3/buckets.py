@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from monban.protocol.errors import AwsError
@@ -67,7 +66,7 @@ def _create(call: S3Call, region: str) -> bool:
     """Insert the bucket; True when created, False for the us-east-1 re-create of one's own."""
     authorize_operation(call, "CreateBucket", None, extra={"s3:locationconstraint": region})
     try:
-        with call.state.db.transaction() as session:
+        with call.bucket_write() as session:
             session.add(
                 Bucket(
                     name=call.bucket,
@@ -110,7 +109,7 @@ async def create_bucket(call: S3Call) -> Response:
         raise AwsError("AccessDenied", "Access Denied")
     body = await read_document(call, 64 * 1024)
     region = _region(call, _location(call, body))
-    await run_in_threadpool(_create, call, region)
+    await call.state.run_blocking(_create, call, region)
     return empty(200, {"Location": f"/{call.bucket}"})
 
 
@@ -123,13 +122,13 @@ def _authorized_bucket(call: S3Call, operation_name: str) -> BucketFacts:
 
 @operation("HeadBucket")
 async def head_bucket(call: S3Call) -> Response:
-    facts = await run_in_threadpool(_authorized_bucket, call, "HeadBucket")
+    facts = await call.state.run_blocking(_authorized_bucket, call, "HeadBucket")
     return empty(200, {"x-amz-bucket-region": facts.region, "x-amz-access-point-alias": "false"})
 
 
 @operation("GetBucketLocation")
 async def get_bucket_location(call: S3Call) -> Response:
-    facts = await run_in_threadpool(_authorized_bucket, call, "GetBucketLocation")
+    facts = await call.state.run_blocking(_authorized_bucket, call, "GetBucketLocation")
     value = "" if facts.region == DEFAULT_REGION else xmlio.text(facts.region)
     body = f'<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="{S3_NS}">'
     body += f"{value}</LocationConstraint>"
@@ -141,7 +140,7 @@ def _delete(call: S3Call) -> None:
         facts = repo.bucket_facts(session, call.bucket)
     authorize_operation(call, "DeleteBucket", facts)
     blobs: list[str] = []
-    with call.state.db.transaction() as session:
+    with call.bucket_write() as session:
         row = repo.lock_bucket(session, call.bucket)
         if repo.has_objects(session, call.bucket):
             raise AwsError(
@@ -157,7 +156,7 @@ def _delete(call: S3Call) -> None:
 
 @operation("DeleteBucket")
 async def delete_bucket(call: S3Call) -> Response:
-    await run_in_threadpool(_delete, call)
+    await call.state.run_blocking(_delete, call)
     return empty(204)
 
 
@@ -213,5 +212,5 @@ def _list(call: S3Call) -> dict[str, object]:
 
 @operation("ListBuckets")
 async def list_buckets(call: S3Call) -> Response:
-    content = await run_in_threadpool(_list, call)
+    content = await call.state.run_blocking(_list, call)
     return xml_response("ListAllMyBucketsResult", content)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 
 from monban import sigv4
@@ -12,9 +14,7 @@ from monban.server.principal import Caller, RequestInfo
 from monban.server.state import AppState
 from monban.services.s3.routing import Route
 from monban.services.s3.storage import BlobStore
-
-if TYPE_CHECKING:  # pragma: no cover
-    pass
+from monban.store.accounts import bump_generation
 
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 
@@ -46,6 +46,16 @@ class S3Call:
     @property
     def query(self) -> dict[str, str]:
         return self.route.query
+
+    @contextmanager
+    def bucket_write(self) -> Iterator[Session]:
+        """A transaction that changes a bucket itself (creation, deletion, policy). It bumps the
+        generation that cached bucket facts are keyed by: this worker sees the change at once,
+        the others within ``cache_seconds``."""
+        with self.state.write_lock, self.state.db.transaction() as session:
+            yield session
+            bump_generation(session)
+        self.state.wrote()
 
     def header(self, name: str) -> str | None:
         return self.http.header(name)

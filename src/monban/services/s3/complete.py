@@ -11,7 +11,6 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from monban.protocol.errors import AwsError
@@ -171,7 +170,7 @@ def _complete(call: S3Call, listed: list[Listed]) -> ObjectInfo:
 @operation("CompleteMultipartUpload")
 async def complete_multipart_upload(call: S3Call) -> Response:
     body = await read_document(call, 4 * 1024 * 1024)
-    info = await run_in_threadpool(_complete, call, _listed(body))
+    info = await call.state.run_blocking(_complete, call, _listed(body))
     host = call.info.host or "localhost"
     content: dict[str, object] = {
         "Location": f"http://{host}/{call.bucket}/{call.key}",

@@ -166,6 +166,7 @@ def _copy(call: S3Call) -> ObjectInfo:
 
 @operation("CopyObject")
 async def copy_object(call: S3Call) -> Response:
+    # up to 5 GiB of bytes: the general thread pool, not the few database threads of run_blocking
     info = await run_in_threadpool(_copy, call)
     result: dict[str, object] = {"LastModified": iso_ms(info.last_modified), "ETag": info.etag}
     if info.checksum_algorithm and info.checksum_value:

@@ -8,7 +8,6 @@ echoes what it computed (StringToSign, CanonicalRequest, their bytes) so a clien
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 
 from monban import sigv4
 from monban.protocol.errors import AwsError
@@ -31,9 +30,18 @@ def utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def http_date(moment: datetime) -> str:
-    """``Wed, 12 Oct 2009 17:50:00 GMT`` (RFC 7231 IMF-fixdate), as in Last-Modified."""
-    return format_datetime(utc(moment), usegmt=True)
+    """``Wed, 12 Oct 2009 17:50:00 GMT`` (RFC 7231 IMF-fixdate), as in Last-Modified (English
+    names whatever the locale, as ``email.utils.format_datetime`` writes them)."""
+    m = utc(moment)
+    return (
+        f"{_DAYS[m.weekday()]}, {m.day:02d} {_MONTHS[m.month - 1]} {m.year:04d} "
+        f"{m.hour:02d}:{m.minute:02d}:{m.second:02d} GMT"
+    )
 
 
 def _bytes(text: str) -> str:

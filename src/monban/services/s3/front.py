@@ -11,7 +11,6 @@ import logging
 import secrets
 from datetime import UTC, datetime
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
@@ -43,13 +42,13 @@ def _presigned(http: sigv4.HttpRequest) -> bool:
 def _info(
     state: AppState, request: Request, signed: sigv4.SignedRequest | None, request_id: str
 ) -> RequestInfo:
-    client = request.client
+    client = request.scope.get("client")
     return RequestInfo(
         request_id=request_id,
         now=datetime.now(UTC),
-        source_ip=client.host if client else "127.0.0.1",
+        source_ip=client[0] if client else "127.0.0.1",
         user_agent=request.headers.get("user-agent", ""),
-        secure=request.url.scheme == "https",
+        secure=request.scope.get("scheme") == "https",
         region=signed.scope.region if signed else state.settings.region,
         host=request.headers.get("host", ""),
     )
@@ -60,7 +59,8 @@ def authenticate(
 ) -> tuple[Caller, str | None]:
     """The caller and its secret (for chunk signatures); ANONYMOUS for unsigned requests.
 
-    AWS checks the request time and credential scope before it looks the key up.
+    AWS checks the request time and credential scope before it looks the key up. Usually answered
+    from the caches, on the event loop (``AppState.run_cached``).
     """
     if signed is None:
         return ANONYMOUS, None
@@ -131,7 +131,7 @@ async def _dispatch(
     except sigv4.SigV4Error as exc:
         raise from_sigv4(exc, None, presigned=_presigned(http), region=state.settings.region) from exc
     info = _info(state, request, signed, request_id)
-    caller, secret = await run_in_threadpool(authenticate, state, http, signed, info)
+    caller, secret = await state.run_cached(authenticate, state, http, signed, info)
     _check_names(where)
     call = S3Call(
         state, request, http, signed, caller, secret, info, where, BlobStore(state.settings.data_dir)

@@ -14,7 +14,6 @@ import json
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from monban.services.s3 import repo
@@ -190,9 +189,9 @@ def _list_v2(call: S3Call) -> dict[str, object]:
 
 @operation("ListObjects")
 async def list_objects(call: S3Call) -> Response:
-    return xml_response("ListBucketResult", await run_in_threadpool(_list_v1, call))
+    return xml_response("ListBucketResult", await call.state.run_blocking(_list_v1, call))
 
 
 @operation("ListObjectsV2")
 async def list_objects_v2(call: S3Call) -> Response:
-    return xml_response("ListBucketResult", await run_in_threadpool(_list_v2, call))
+    return xml_response("ListBucketResult", await call.state.run_blocking(_list_v2, call))

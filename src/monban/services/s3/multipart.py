@@ -93,7 +93,7 @@ def _create(call: S3Call) -> MultipartUpload:
 
 @operation("CreateMultipartUpload")
 async def create_multipart_upload(call: S3Call) -> Response:
-    row = await run_in_threadpool(_create, call)
+    row = await call.state.run_blocking(_create, call)
     headers = {"x-amz-server-side-encryption": "AES256"}
     if row.checksum_algorithm:
         headers["x-amz-checksum-algorithm"] = row.checksum_algorithm
@@ -150,7 +150,7 @@ def _save_part(call: S3Call, number: int, segment: Segment, md5: bytes, checksum
 @operation("UploadPart")
 async def upload_part(call: S3Call) -> Response:
     number = _part_number(call)
-    upload = await run_in_threadpool(_open_upload, call, "UploadPart")
+    upload = await call.state.run_blocking(_open_upload, call, "UploadPart")
 
     def then(segment: Segment, received: Received) -> tuple[UploadPart, Received]:
         value = received.checksum.value if received.checksum else None
@@ -188,6 +188,7 @@ def _copy_part(call: S3Call, number: int) -> UploadPart:
 @operation("UploadPartCopy")
 async def upload_part_copy(call: S3Call) -> Response:
     number = _part_number(call)
+    # up to 5 GiB of bytes: the general thread pool, not the few database threads of run_blocking
     part = await run_in_threadpool(_copy_part, call, number)
     return xml_response("CopyPartResult", {"ETag": part.etag, "LastModified": iso_ms(part.last_modified)})
 
@@ -202,7 +203,7 @@ def _abort(call: S3Call) -> None:
 
 @operation("AbortMultipartUpload")
 async def abort_multipart_upload(call: S3Call) -> Response:
-    await run_in_threadpool(_abort, call)
+    await call.state.run_blocking(_abort, call)
     return empty(204)
 
 

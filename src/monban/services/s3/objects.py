@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
 from monban.protocol.errors import AwsError
@@ -19,7 +18,7 @@ from monban.services.s3.access import BucketFacts, authorize_operation, check
 from monban.services.s3.body import Received, read_document
 from monban.services.s3.call import S3Call
 from monban.services.s3.conditions import byte_range, check_read, etag_matches
-from monban.services.s3.errors import invalid_argument, no_such_key, precondition_failed
+from monban.services.s3.errors import invalid_argument, no_such_bucket, no_such_key, precondition_failed
 from monban.services.s3.metadata import UploadMeta, checksum_headers, object_headers, upload_meta
 from monban.services.s3.names import bucket_arn, object_arn
 from monban.services.s3.registry import empty, operation, xml_response
@@ -40,10 +39,24 @@ def quoted(md5: bytes) -> str:
     return f'"{md5.hex()}"'
 
 
+def bucket_facts(call: S3Call) -> BucketFacts:
+    """The bucket's owner, region and policy (NoSuchBucket when absent), memoised for the current
+    generation: creating or deleting a bucket and changing its policy bump it."""
+
+    def load() -> BucketFacts | bool:
+        with call.state.db.transaction() as session:
+            row = repo.find_bucket(session, call.bucket)
+            return repo.facts(row) if row is not None else False
+
+    found = call.state.cached(("s3-bucket", call.bucket), load)
+    if not isinstance(found, BucketFacts):
+        raise no_such_bucket(call.bucket)
+    return found
+
+
 def authorized_bucket(call: S3Call, operation_name: str, key: str | None = None) -> BucketFacts:
     """The bucket (NoSuchBucket when absent), once the operation is authorized on it."""
-    with call.state.db.transaction() as session:
-        facts = repo.bucket_facts(session, call.bucket)
+    facts = bucket_facts(call)
     authorize_operation(call, operation_name, facts, key)
     return facts
 
@@ -70,10 +83,11 @@ def check_write_conditions(call: S3Call, existing: ObjectInfo | None, key: str) 
 
 def commit_object(call: S3Call, info: ObjectInfo) -> None:
     """Store ``info`` under the bucket lock; delete the blobs it replaces after the commit."""
-    with call.state.db.transaction() as session:
-        repo.lock_bucket(session, info.bucket)
-        check_write_conditions(call, repo.find_object(session, info.bucket, info.key), info.key)
-        replaced = repo.store_object(session, info)
+    with call.state.write_lock, call.state.db.engine.begin() as connection:
+        repo.lock_bucket_row(connection, info.bucket)
+        existing = repo.read_object(connection, info.bucket, info.key)
+        check_write_conditions(call, existing, info.key)
+        replaced = repo.replace_object(connection, info, existing)
     call.blobs.delete(replaced)
 
 
@@ -107,7 +121,7 @@ def write_headers(info: ObjectInfo) -> dict[str, str]:
 
 @operation("PutObject")
 async def put_object(call: S3Call) -> Response:
-    await run_in_threadpool(authorized_bucket, call, "PutObject")
+    await call.state.run_cached(authorized_bucket, call, "PutObject")
     meta = upload_meta(call)
 
     def then(segment: Segment, received: Received) -> ObjectInfo:
@@ -162,10 +176,10 @@ def _part_range(call: S3Call, info: ObjectInfo) -> tuple[int, int] | None:
     return first, first + segments[number - 1].size - 1
 
 
-def _plan(call: S3Call, operation_name: str, with_body: bool) -> ReadPlan:
-    facts = authorized_bucket(call, operation_name)
-    with call.state.db.transaction() as session:
-        found = repo.find_object(session, call.bucket, call.key)
+def _plan(call: S3Call, facts: BucketFacts, with_body: bool) -> ReadPlan:
+    """The object's row and, for a small GET, its bytes (on a database thread)."""
+    with call.state.db.engine.connect() as connection:
+        found = repo.read_object(connection, call.bucket, call.key)
     if found is None:
         raise missing_key(call, facts, call.key)
     info = found
@@ -183,6 +197,20 @@ def _plan(call: S3Call, operation_name: str, with_body: bool) -> ReadPlan:
     return ReadPlan(info, first, last, partial, reader, None)
 
 
+def _plan_retrying(call: S3Call, facts: BucketFacts, with_body: bool) -> ReadPlan:
+    """The read plan; once more if a concurrent overwrite removed the files between row and open."""
+    try:
+        return _plan(call, facts, with_body)
+    except FileNotFoundError:
+        return _plan(call, facts, with_body)
+
+
+async def read_plan(call: S3Call, operation_name: str, with_body: bool) -> ReadPlan:
+    """Authorized from the caches (usually on the event loop), then the object on a database thread."""
+    facts = await call.state.run_cached(authorized_bucket, call, operation_name)
+    return await call.state.run_blocking(_plan_retrying, call, facts, with_body)
+
+
 def _read_headers(call: S3Call, plan: ReadPlan) -> dict[str, str]:
     info = plan.info
     headers = object_headers(call, info)
@@ -197,17 +225,9 @@ def _read_headers(call: S3Call, plan: ReadPlan) -> dict[str, str]:
     return headers
 
 
-def _plan_read(call: S3Call) -> ReadPlan:
-    """The read plan; once more if a concurrent overwrite removed the files between row and open."""
-    try:
-        return _plan(call, "GetObject", True)
-    except FileNotFoundError:
-        return _plan(call, "GetObject", True)
-
-
 @operation("GetObject")
 async def get_object(call: S3Call) -> Response:
-    plan = await run_in_threadpool(_plan_read, call)
+    plan = await read_plan(call, "GetObject", True)
     headers = _read_headers(call, plan)
     status = 206 if plan.partial else 200
     if plan.reader is not None:
@@ -218,7 +238,7 @@ async def get_object(call: S3Call) -> Response:
 
 @operation("HeadObject")
 async def head_object(call: S3Call) -> Response:
-    plan = await run_in_threadpool(_plan, call, "HeadObject", False)
+    plan = await read_plan(call, "HeadObject", False)
     headers = _read_headers(call, plan)
     return Response(b"", 206 if plan.partial else 200, headers=headers)
 
@@ -236,7 +256,7 @@ def _delete_one(call: S3Call) -> None:
 
 @operation("DeleteObject")
 async def delete_object(call: S3Call) -> Response:
-    await run_in_threadpool(_delete_one, call)
+    await call.state.run_blocking(_delete_one, call)
     return empty(204)
 
 
@@ -290,10 +310,10 @@ async def delete_objects(call: S3Call) -> Response:
         and (call.header("x-amz-sdk-checksum-algorithm") is None)
     ):
         raise AwsError("InvalidRequest", "Missing required header for this request: Content-MD5")
-    await run_in_threadpool(_bucket_exists, call)
+    await call.state.run_blocking(_bucket_exists, call)
     body = await read_document(call, 2 * 1024 * 1024)
     quiet, keys = _delete_request(call, body)
-    result = await run_in_threadpool(_delete_many, call, quiet, keys)
+    result = await call.state.run_blocking(_delete_many, call, quiet, keys)
     return xml_response("DeleteResult", result)
 
 

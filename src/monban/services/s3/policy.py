@@ -10,7 +10,6 @@ Allow grants a wildcard principal without fixing one of the restricting conditio
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from monban.policy import MalformedPolicyDocument, PolicyKind, parse_policy
@@ -94,7 +93,7 @@ def _owner_only(call: S3Call, operation_name: str) -> BucketFacts:
 
 
 def _set_policy(call: S3Call, text: str | None) -> None:
-    with call.state.db.transaction() as session:
+    with call.bucket_write() as session:
         row: Bucket = repo.lock_bucket(session, call.bucket)
         row.policy = text
 
@@ -107,13 +106,13 @@ def _put(call: S3Call, text: str) -> None:
 
 @operation("PutBucketPolicy")
 async def put_bucket_policy(call: S3Call) -> Response:
-    await run_in_threadpool(_owner_only, call, "PutBucketPolicy")
+    await call.state.run_blocking(_owner_only, call, "PutBucketPolicy")
     body = await read_document(call, MAX_POLICY_BYTES + 1024)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise malformed("Policies must be valid JSON and the first byte must be '{'") from None
-    await run_in_threadpool(_put, call, text)
+    await call.state.run_blocking(_put, call, text)
     return empty(204)
 
 
@@ -128,7 +127,7 @@ def _require_policy(call: S3Call, operation_name: str) -> str:
 
 @operation("GetBucketPolicy")
 async def get_bucket_policy(call: S3Call) -> Response:
-    text = await run_in_threadpool(_require_policy, call, "GetBucketPolicy")
+    text = await call.state.run_blocking(_require_policy, call, "GetBucketPolicy")
     return Response(text.encode(), 200, media_type="application/json")
 
 
@@ -139,7 +138,7 @@ def _delete(call: S3Call) -> None:
 
 @operation("DeleteBucketPolicy")
 async def delete_bucket_policy(call: S3Call) -> Response:
-    await run_in_threadpool(_delete, call)
+    await call.state.run_blocking(_delete, call)
     return empty(204)
 
 
@@ -170,5 +169,5 @@ def is_public(text: str) -> bool:
 
 @operation("GetBucketPolicyStatus")
 async def get_bucket_policy_status(call: S3Call) -> Response:
-    text = await run_in_threadpool(_require_policy, call, "GetBucketPolicyStatus")
+    text = await call.state.run_blocking(_require_policy, call, "GetBucketPolicyStatus")
     return xml_response("PolicyStatus", {"IsPublic": is_public(text)})

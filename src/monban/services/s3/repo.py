@@ -4,6 +4,10 @@ Writes begin by locking the bucket row (``UPDATE … SET name = name``): it prov
 exists, takes SQLite's write lock (or PostgreSQL's row lock) before anything is read, and so
 serialises the writes of one bucket — the blobs an overwrite replaces are read under that lock
 and deleted only after the commit.
+
+The object reads and writes of GetObject, HeadObject and PutObject are also written in SQLAlchemy
+Core, on a plain connection (``read_object``, ``replace_object``): an ORM session costs several
+times what those one-row statements do.
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Connection, Row, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from monban.services.s3.access import BucketFacts
@@ -68,7 +73,7 @@ class ObjectInfo:
     storage_class: str
 
 
-def object_info(row: S3Object) -> ObjectInfo:
+def object_info(row: S3Object | Row[Any]) -> ObjectInfo:
     return ObjectInfo(
         row.bucket,
         row.key,
@@ -113,27 +118,66 @@ def remove_object(session: Session, bucket: str, key: str) -> tuple[str, ...]:
 def store_object(session: Session, info: ObjectInfo) -> tuple[str, ...]:
     """Insert or replace the object (after ``lock_bucket``); the blob ids it no longer uses."""
     old = remove_object(session, info.bucket, info.key)
-    session.add(
-        S3Object(
-            bucket=info.bucket,
-            key=info.key,
-            blobs=dump_segments(info.segments),
-            size=info.size,
-            etag=info.etag,
-            last_modified=info.last_modified,
-            content_type=info.content_type,
-            headers=json.dumps(info.headers),
-            user_metadata=json.dumps(info.user_metadata),
-            checksum_algorithm=info.checksum_algorithm,
-            checksum_value=info.checksum_value,
-            checksum_type=info.checksum_type,
-            parts_count=info.parts_count,
-            storage_class=info.storage_class,
-        )
-    )
+    session.add(S3Object(**object_values(info)))
     session.flush()
     kept = {s.blob_id for s in info.segments}
     return tuple(b for b in old if b not in kept)
+
+
+# --- the hot path, in Core ---------------------------------------------------------------------
+
+_OBJECTS = cast(Table, S3Object.__table__)
+_OBJECT_KEY = (_OBJECTS.c.bucket == bindparam("bucket")) & (_OBJECTS.c.key == bindparam("key"))
+_READ_OBJECT = select(_OBJECTS).where(_OBJECT_KEY)
+_INSERT_OBJECT = insert(_OBJECTS)
+_UPDATE_OBJECT = update(_OBJECTS).where(
+    (_OBJECTS.c.bucket == bindparam("b_bucket")) & (_OBJECTS.c.key == bindparam("b_key"))
+)
+_LOCK_BUCKET = update(Bucket).where(Bucket.name == bindparam("bucket")).values(name=Bucket.name)
+
+
+def read_object(connection: Connection, bucket: str, key: str) -> ObjectInfo | None:
+    row = connection.execute(_READ_OBJECT, {"bucket": bucket, "key": key}).one_or_none()
+    return object_info(row) if row is not None else None
+
+
+def lock_bucket_row(connection: Connection, bucket: str) -> None:
+    """``lock_bucket`` for a Core transaction (NoSuchBucket when the bucket is gone)."""
+    if connection.execute(_LOCK_BUCKET, {"bucket": bucket}).rowcount == 0:
+        raise no_such_bucket(bucket)
+
+
+def replace_object(connection: Connection, info: ObjectInfo, existing: ObjectInfo | None) -> tuple[str, ...]:
+    """``store_object`` for a Core transaction (after ``lock_bucket_row``): write the row over
+    ``existing`` (what ``read_object`` found); the blob ids no longer used."""
+    if existing is None:
+        connection.execute(_INSERT_OBJECT, object_values(info))
+        return ()
+    row = object_values(info)
+    where = {"b_bucket": row.pop("bucket"), "b_key": row.pop("key")}
+    connection.execute(_UPDATE_OBJECT, row | where)
+    kept = {segment.blob_id for segment in info.segments}
+    return tuple(segment.blob_id for segment in existing.segments if segment.blob_id not in kept)
+
+
+def object_values(info: ObjectInfo) -> dict[str, Any]:
+    """The row of an object, column by column."""
+    return {
+        "bucket": info.bucket,
+        "key": info.key,
+        "blobs": dump_segments(info.segments),
+        "size": info.size,
+        "etag": info.etag,
+        "last_modified": info.last_modified,
+        "content_type": info.content_type,
+        "headers": json.dumps(info.headers),
+        "user_metadata": json.dumps(info.user_metadata),
+        "checksum_algorithm": info.checksum_algorithm,
+        "checksum_value": info.checksum_value,
+        "checksum_type": info.checksum_type,
+        "parts_count": info.parts_count,
+        "storage_class": info.storage_class,
+    }
 
 
 def has_objects(session: Session, bucket: str) -> bool:

@@ -49,23 +49,34 @@ class BlobStore:
     def __init__(self, data_dir: Path) -> None:
         self.root = Path(data_dir) / "objects"
         self.tmp = self.root / "tmp"
+        # file names as plain strings: on a small object, pathlib costs more than the I/O
+        self._root = str(self.root)
+        self._tmp = str(self.tmp)
 
-    def path(self, blob_id: str) -> Path:
+    def file(self, blob_id: str) -> str:
+        """The file of a blob: ``objects/<id[:2]>/<id>``."""
         if not _ID.fullmatch(blob_id):  # ids are ours; anything else is a bug, never a path
             raise ValueError(f"not a blob id: {blob_id!r}")
-        return self.root / blob_id[:2] / blob_id
+        return f"{self._root}/{blob_id[:2]}/{blob_id}"
+
+    def path(self, blob_id: str) -> Path:
+        return Path(self.file(blob_id))
 
     def create(self) -> BlobWriter:
-        """A new blob being written (in ``objects/tmp``)."""
-        self.tmp.mkdir(parents=True, exist_ok=True)
+        """A new blob being written (in ``objects/tmp``, made on first use)."""
         blob_id = new_id()
-        temp = self.tmp / f"{blob_id}.part"
-        return BlobWriter(self, blob_id, temp, open(temp, "xb"))
+        temp = f"{self._tmp}/{blob_id}.part"
+        try:
+            handle = open(temp, "xb")  # noqa: SIM115 - closed by the writer
+        except FileNotFoundError:
+            self.tmp.mkdir(parents=True, exist_ok=True)
+            handle = open(temp, "xb")  # noqa: SIM115 - closed by the writer
+        return BlobWriter(self, blob_id, temp, handle)
 
     def delete(self, blob_ids: Iterable[str]) -> None:
         for blob_id in blob_ids:
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.path(blob_id))
+                os.unlink(self.file(blob_id))
 
     def open_range(self, segments: tuple[Segment, ...], start: int, end: int) -> RangeReader:
         """A reader of bytes ``start``..``end`` (inclusive) of the object made of ``segments``.
@@ -80,7 +91,7 @@ class BlobStore:
                 offset += segment.size
                 if segment.size == 0 or last < start or first > end:
                     continue
-                handle: BinaryIO = open(self.path(segment.blob_id), "rb")  # noqa: SIM115 - closed by the reader
+                handle: BinaryIO = open(self.file(segment.blob_id), "rb")  # noqa: SIM115 - closed by the reader
                 handles.append((handle, max(start, first) - first, min(end, last) - max(start, first) + 1))
         except BaseException:
             for handle, _a, _b in handles:
@@ -92,12 +103,17 @@ class BlobStore:
 class BlobWriter:
     """A blob under construction: write, then ``commit`` (rename into place) or ``discard``."""
 
-    def __init__(self, store: BlobStore, blob_id: str, temp: Path, handle: BinaryIO) -> None:
+    def __init__(self, store: BlobStore, blob_id: str, temp: str, handle: BinaryIO) -> None:
         self.store = store
         self.blob_id = blob_id
-        self.temp = temp
+        self._temp = temp
         self.handle = handle
         self.size = 0
+
+    @property
+    def temp(self) -> Path:
+        """The file being written (in ``objects/tmp``)."""
+        return Path(self._temp)
 
     def write(self, data: bytes) -> None:
         self.handle.write(data)
@@ -105,15 +121,18 @@ class BlobWriter:
 
     def commit(self) -> Segment:
         self.handle.close()
-        final = self.store.path(self.blob_id)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(self.temp, final)
+        final = self.store.file(self.blob_id)
+        try:
+            os.replace(self._temp, final)
+        except FileNotFoundError:  # the first blob of its ``<id[:2]>`` folder
+            os.makedirs(os.path.dirname(final), exist_ok=True)
+            os.replace(self._temp, final)
         return Segment(self.blob_id, self.size)
 
     def discard(self) -> None:
         self.handle.close()
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.temp)
+            os.unlink(self._temp)
 
 
 class RangeReader:

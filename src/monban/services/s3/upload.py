@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from starlette.concurrency import run_in_threadpool
-
 from monban.services.s3.body import MAX_OBJECT, BodySink, Received, check_size, stream_into
 from monban.services.s3.call import S3Call
 from monban.services.s3.storage import BlobWriter, Segment
@@ -72,7 +70,7 @@ async def receive(
     sink.writer = target
     try:
         rest = await stream_into(call, sink)
-        return await run_in_threadpool(_finish, call, sink, target, rest, then)
+        return await call.state.run_blocking(_finish, call, sink, target, rest, then)
     except BaseException:
         target.discard()
         raise

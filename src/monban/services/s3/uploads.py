@@ -8,7 +8,6 @@ lists the uploads in progress by key then upload id (``key-marker``, ``upload-id
 from __future__ import annotations
 
 from sqlalchemy import select
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from monban.services.s3 import repo
@@ -71,7 +70,7 @@ def _list_parts(call: S3Call) -> dict[str, object]:
 
 @operation("ListParts")
 async def list_parts(call: S3Call) -> Response:
-    return xml_response("ListPartsResult", await run_in_threadpool(_list_parts, call))
+    return xml_response("ListPartsResult", await call.state.run_blocking(_list_parts, call))
 
 
 def _after(upload: MultipartUpload, key_marker: str, id_marker: str) -> bool:
@@ -140,4 +139,4 @@ def _list_uploads(call: S3Call) -> dict[str, object]:
 
 @operation("ListMultipartUploads")
 async def list_multipart_uploads(call: S3Call) -> Response:
-    return xml_response("ListMultipartUploadsResult", await run_in_threadpool(_list_uploads, call))
+    return xml_response("ListMultipartUploadsResult", await call.state.run_blocking(_list_uploads, call))

@@ -246,6 +246,14 @@ def session_duration(request: AssumeRoleRequest, role: RoleRecord, chained: bool
     return request.duration
 
 
+def managed_session_policies(call: QueryCall, arns: tuple[str, ...], role_account: str) -> tuple[str, ...]:
+    """PolicyArns checked against the store (no database access when there are none)."""
+    if not arns:
+        return ()
+    with call.read() as session:
+        return rules.policy_arns(session, arns, role_account)
+
+
 def _actions(tags: tuple[tuple[str, str], ...], source: str | None) -> tuple[str, ...]:
     actions = ["sts:AssumeRole"]
     if tags:
@@ -266,7 +274,7 @@ def _response(issued_claims: Any, token_credentials: dict[str, Any], packed: int
     return result
 
 
-@register(OPERATIONS, "AssumeRole")
+@register(OPERATIONS, "AssumeRole", inline=True)
 def assume_role(call: QueryCall) -> Result:
     """STS AssumeRole (API reference; reference §1)."""
     request = read_request(call.params, call.state.settings.min_session_seconds)
@@ -290,8 +298,7 @@ def assume_role(call: QueryCall) -> Result:
             "AccessDenied", f"User: {call.caller.arn} is not authorized to perform: sts:AssumeRole"
         )
     duration = session_duration(request, role, chain.chained)
-    with call.read() as session:
-        arns = rules.policy_arns(session, request.policy_arns, role.account)
+    arns = managed_session_policies(call, request.policy_arns, role.account)
     packed = rules.packed_policy_size(policy, arns, tags)
     now = int(call.info.now.timestamp())
     spec = RoleSessionSpec(

@@ -125,7 +125,7 @@ def decode_message(state: AppState, account: str, encoded: str) -> str:
         raise _invalid() from exc
 
 
-@register(OPERATIONS, "DecodeAuthorizationMessage")
+@register(OPERATIONS, "DecodeAuthorizationMessage", inline=True)
 def decode_authorization_message(call: QueryCall) -> Result:
     """Needs ``sts:DecodeAuthorizationMessage`` (resource ``*``)."""
     encoded = call.params.required("EncodedMessage")

@@ -11,7 +11,7 @@ from monban.store import iam_read
 OPERATIONS: dict[str, Operation] = {}
 
 
-@register(OPERATIONS, "GetCallerIdentity")
+@register(OPERATIONS, "GetCallerIdentity", inline=True)
 def get_caller_identity(call: QueryCall) -> Result:
     """Needs no permission; an explicit deny does not block it. UserId per principal type
     (reference §2): AIDA… for users (and their GetSessionToken sessions), AROA…:session for role
@@ -42,7 +42,7 @@ def key_account(call: QueryCall, access_key_id: str) -> str:
     return record.account_id
 
 
-@register(OPERATIONS, "GetAccessKeyInfo")
+@register(OPERATIONS, "GetAccessKeyInfo", inline=True)
 def get_access_key_info(call: QueryCall) -> Result:
     """The account an access key id belongs to; needs ``sts:GetAccessKeyInfo``. AccessKeyId is
     16–128 word characters (botocore's sts model)."""

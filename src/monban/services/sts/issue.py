@@ -155,8 +155,8 @@ def role_session(keyring: KeyRing, role: RoleRecord, spec: RoleSessionSpec) -> I
     """Credentials for a session of ``role``: ``AssumedRoleId`` ``<AROA…>:<session>``, ARN
     ``arn:aws:sts::<acct>:assumed-role/<role name>/<session>`` (the role's path left out)."""
     claims = SessionClaims(
-        access_key_id="",
-        secret_access_key="",
+        access_key_id=session_access_key_id(role.account),  # fresh, as ``issue`` makes them
+        secret_access_key=ids.secret_access_key(),
         kind="role",
         account=role.account,
         issued_at=spec.issued_at,
@@ -175,7 +175,7 @@ def role_session(keyring: KeyRing, role: RoleRecord, spec: RoleSessionSpec) -> I
         instance_profile=spec.instance_profile,
         caller_arn=spec.caller_arn,
     )
-    return issue(keyring, claims)
+    return Issued(claims, seal_token(claims, keyring.sessions))
 
 
 def assumed_role_user(claims: SessionClaims) -> dict[str, str]:
