@@ -212,6 +212,14 @@ class WrkResult:
         return self.requests_per_second * max(0, self.requests - self.non_2xx) / self.requests
 
 
+def _field(pattern: str, text: str) -> str:
+    """One figure of wrk's report; a report without it is a failed run."""
+    match = re.search(pattern, text)
+    if match is None:
+        raise RuntimeError(f"wrk printed no {pattern!r}:\n{text}")
+    return match.group(1)
+
+
 def _latency(text: str, pct: str) -> float:
     match = re.search(rf"^\s*{pct}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
     if not match:
@@ -256,8 +264,8 @@ def wrk(
         check=True,
     ).stdout
     os.unlink(handle.name)
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    rps = float(_field(r"Requests/sec:\s+([\d.]+)", out))
+    total = int(_field(r"(\d+) requests in", out))
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     return WrkResult(

@@ -98,25 +98,25 @@ def monban_setup(running: Running) -> tuple[tuple[str, str], str]:
     assert running.data_dir is not None
     _account, root = root_key(running.data_dir)
     iam = client("iam", running.endpoint, root)
-    alice = iam.create_user(UserName="alice")["User"]  # type: ignore[attr-defined]
-    key = iam.create_access_key(UserName="alice")["AccessKey"]  # type: ignore[attr-defined]
-    role = iam.create_role(RoleName="bench", AssumeRolePolicyDocument=TRUST_ROOT % alice["Arn"])["Role"]  # type: ignore[attr-defined]
+    alice = iam.create_user(UserName="alice")["User"]
+    key = iam.create_access_key(UserName="alice")["AccessKey"]
+    role = iam.create_role(RoleName="bench", AssumeRolePolicyDocument=TRUST_ROOT % alice["Arn"])["Role"]
     return (key["AccessKeyId"], key["SecretAccessKey"]), role["Arn"]
 
 
 def moto_setup(endpoint: str) -> tuple[tuple[str, str], str]:
     """Four unauthenticated set-up actions (INITIAL_NO_AUTH_ACTION_COUNT=4), then auth is on."""
     iam = client("iam", endpoint, ("AKIAIOSFODNN7EXAMPLE", "x" * 40))
-    alice = iam.create_user(UserName="alice")["User"]  # type: ignore[attr-defined]
-    key = iam.create_access_key(UserName="alice")["AccessKey"]  # type: ignore[attr-defined]
-    iam.put_user_policy(UserName="alice", PolicyName="assume", PolicyDocument=ASSUME_POLICY)  # type: ignore[attr-defined]
-    role = iam.create_role(RoleName="bench", AssumeRolePolicyDocument=TRUST_ROOT % alice["Arn"])["Role"]  # type: ignore[attr-defined]
+    alice = iam.create_user(UserName="alice")["User"]
+    key = iam.create_access_key(UserName="alice")["AccessKey"]
+    iam.put_user_policy(UserName="alice", PolicyName="assume", PolicyDocument=ASSUME_POLICY)
+    role = iam.create_role(RoleName="bench", AssumeRolePolicyDocument=TRUST_ROOT % alice["Arn"])["Role"]
     return (key["AccessKeyId"], key["SecretAccessKey"]), role["Arn"]
 
 
 def check_once(endpoint: str, key: tuple[str, str], role_arn: str) -> None:
     """The replayed request must succeed, or the figures mean nothing."""
-    answer = client("sts", endpoint, key).assume_role(RoleArn=role_arn, RoleSessionName="bench")  # type: ignore[attr-defined]
+    answer = client("sts", endpoint, key).assume_role(RoleArn=role_arn, RoleSessionName="bench")
     if not answer["Credentials"]["AccessKeyId"].startswith("ASIA"):
         raise RuntimeError(f"AssumeRole at {endpoint} did not return temporary credentials")
 
