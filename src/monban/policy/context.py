@@ -20,7 +20,7 @@ value that conditions read as an address, a date or a number is parsed once per 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 __all__ = ["ContextValue", "RequestContext"]
 
@@ -86,7 +86,7 @@ class RequestContext:
         found = self._parsed.get(key, _UNPARSED)
         if found is _UNPARSED:
             found = self._parsed[key] = parse(text)
-        return found  # type: ignore[return-value]  # parse(text), stored under this key
+        return cast(_Parsed, found)  # parse(text), stored under this key
 
     def merged(self, values: Mapping[str, ContextValue]) -> RequestContext:
         """A new context with ``values`` added or replacing; a ``None`` value removes the key."""

@@ -82,12 +82,21 @@ def _session_set(state: AppState, caller: Caller, base: PolicySet) -> PolicySet:
     texts: list[PolicyText] = []
     if claims.session_policy is not None:
         texts.append(PolicyText(f"session/{claims.access_key_id}", claims.session_policy))
-    with state.db.transaction() as session:
-        for arn in claims.policy_arns:
-            doc = iam_read.managed_document(session, arn)
-            if doc is not None:
-                texts.append(doc)
+    if claims.policy_arns:
+        texts += _managed_documents(state, claims.policy_arns)
     return PolicySet(base.identity, base.boundary, _compile_all(texts, PolicyKind.SESSION), base.scps)
+
+
+def _managed_documents(state: AppState, arns: tuple[str, ...]) -> tuple[PolicyText, ...]:
+    """The default versions of a session's policy ARNs, read once per IAM generation (not on
+    every request); a policy deleted since the session began is left out (grants nothing)."""
+
+    def load() -> tuple[PolicyText, ...]:
+        with state.db.transaction() as session:
+            docs = (iam_read.managed_document(session, arn) for arn in arns)
+            return tuple(doc for doc in docs if doc is not None)
+
+    return state.cached(("session-policy-arns", arns), load)
 
 
 def _load_identity(state: AppState, caller: Caller) -> tuple[PolicySet, EntityPolicies | None]:
