@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import base64
+import json
 import secrets
+from dataclasses import MISSING, fields
 
 import pytest
 
-from monban.credentials.keyring import KeyRing
+from monban.credentials import ids
+from monban.credentials.keyring import NONCE_BYTES, KeyRing
 from monban.credentials.session import (
     InvalidSessionToken,
     SessionClaims,
+    _to_json,
     account_of_access_key_id,
     open_token,
     seal_token,
@@ -109,3 +113,92 @@ def test_another_master_key_cannot_open_it() -> None:
 def test_garbage_tokens_are_refused(junk: str) -> None:
     with pytest.raises(InvalidSessionToken):
         open_token(junk, "ASIAAAAAAAAAAAAAAAAA", RING.sessions)
+
+
+# The token's JSON is written out field by field (for speed): it must stay what the generic
+# encoding of every set field gives, and cover every field SessionClaims has.
+
+
+def _generic_json(c: SessionClaims) -> bytes:
+    unset: tuple[object, ...] = (None, (), [], {}, False)
+    data = {f.name: v for f in fields(SessionClaims) if (v := getattr(c, f.name)) not in unset}
+    return json.dumps(data, separators=(",", ":")).encode()
+
+
+EVERY_FIELD = claims(
+    session_policy='{"Version":"2012-10-17","Statement":[]}',
+    policy_arns=("arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::123456789010:policy/x"),
+    tags=(("Équipe", 'quo"te\\back'), ("k", "")),
+    transitive_tag_keys=("Équipe",),
+    mfa_authenticated_at=1_699_999_000,
+    chained=True,
+    instance_profile=True,
+    caller_arn="arn:aws:iam::123456789010:user/alice",
+    extra={"note": "\u2603 \n\t\u0001"},
+)
+
+
+def test_the_sample_sets_every_field() -> None:
+    for f in fields(SessionClaims):
+        default = f.default_factory() if f.default_factory is not MISSING else f.default
+        assert getattr(EVERY_FIELD, f.name) != default, f"set {f.name} in EVERY_FIELD"
+
+
+@pytest.mark.parametrize(
+    "sample",
+    [
+        EVERY_FIELD,
+        claims(),
+        claims(session_name=None, tags=(), transitive_tag_keys=(), source_identity=None),
+        claims(session_name="", session_policy="", source_identity="\ud800 lone surrogate"),
+        claims(kind="root", principal_name="root", principal_arn="arn:aws:iam::123456789010:root"),
+    ],
+)
+def test_token_json_is_the_generic_encoding(sample: SessionClaims) -> None:
+    assert _to_json(sample) == _generic_json(sample)
+    assert open_token(seal_token(sample, RING.sessions), sample.access_key_id, RING.sessions) == sample
+
+
+def test_zero_epochs_survive_the_round_trip() -> None:
+    sample = claims(issued_at=0, mfa_authenticated_at=0)
+    assert open_token(seal_token(sample, RING.sessions), sample.access_key_id, RING.sessions) == sample
+
+
+def _b32_key_id(account: str, random: bytes) -> str:
+    """AWS's layout spelled out with base64.b32encode (what session_access_key_id computes)."""
+    head = ((random[0] >> 7) << 47) | (int(account) << 7) | (random[0] & 0x7F)
+    return "ASIA" + base64.b32encode(head.to_bytes(6, "big") + random[1:]).decode()
+
+
+@pytest.mark.parametrize(
+    "random",
+    [bytes(5), b"\xff" * 5, b"\x80\x00\x00\x00\x01", b"\x7f\xff\xff\xff\xfe", b"\x12\x34\x56\x78\x9a"],
+)
+@pytest.mark.parametrize("account", ["123456789010", "000000000000", "999999999999", "609629065308"])
+def test_asia_id_layout_from_given_random_bytes(account: str, random: bytes) -> None:
+    akid = session_access_key_id(account, random)
+    assert akid == _b32_key_id(account, random)
+    assert account_of_access_key_id(akid) == account
+
+
+def test_asia_id_takes_exactly_its_random_bytes() -> None:
+    for wrong in (b"", bytes(4), bytes(6)):
+        with pytest.raises(ValueError):
+            session_access_key_id("123456789010", wrong)
+
+
+def test_a_given_nonce_leads_the_sealed_value() -> None:
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    sealed = RING.sessions.seal(b"payload", b"aad", nonce)
+    assert sealed[:NONCE_BYTES] == nonce
+    assert RING.sessions.open(sealed, b"aad") == b"payload"
+    with pytest.raises(ValueError):
+        RING.sessions.seal(b"payload", b"aad", nonce[:-1])
+
+
+def test_secrets_from_given_random_bytes() -> None:
+    random = secrets.token_bytes(ids.SECRET_RANDOM_BYTES)
+    assert ids.secret_access_key(random) == base64.b64encode(random).decode()
+    assert len(ids.secret_access_key()) == 40
+    with pytest.raises(ValueError):
+        ids.secret_access_key(random[:-1])

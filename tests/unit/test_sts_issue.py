@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Mapping
 
 from monban.credentials.keyring import KeyRing
 from monban.credentials.session import account_of_access_key_id, open_token
@@ -19,7 +20,7 @@ from monban.services.sts.session_rules import inherited
 RING = KeyRing.from_master(secrets.token_bytes(32))
 
 
-def role(trust: dict[str, object]) -> RoleRecord:
+def role(trust: Mapping[str, object]) -> RoleRecord:
     return RoleRecord(
         id="AROAEXAMPLEEXAMPLE123",
         account="123456789010",

@@ -17,9 +17,17 @@ def access_key_id(temporary: bool = False) -> str:
     return ("ASIA" if temporary else "AKIA") + _random_base32(16)
 
 
-def secret_access_key() -> str:
-    """40 characters of base64, as AWS's secret keys are."""
-    return base64.b64encode(secrets.token_bytes(30)).decode()
+SECRET_RANDOM_BYTES = 30  # 40 characters of base64
+
+
+def secret_access_key(random: bytes | None = None) -> str:
+    """40 characters of base64, as AWS's secret keys are: from ``random`` (``SECRET_RANDOM_BYTES``
+    fresh bytes, used for nothing else) or bytes drawn here."""
+    if random is None:
+        random = secrets.token_bytes(SECRET_RANDOM_BYTES)
+    elif len(random) != SECRET_RANDOM_BYTES:
+        raise ValueError(f"a secret takes {SECRET_RANDOM_BYTES} random bytes")
+    return base64.b64encode(random).decode()
 
 
 def unique_id(prefix: str) -> str:

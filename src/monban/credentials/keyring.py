@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 MASTER_KEY_ENV = "MONBAN_MASTER_KEY"
 MASTER_KEY_FILE = "master.key"
+NONCE_BYTES = 12  # AES-GCM's 96-bit nonce
 
 
 class SealError(Exception):
@@ -63,15 +64,21 @@ class Sealer:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_aead", AESGCM(self.key))  # set up once, used by every call
 
-    def seal(self, plaintext: bytes, aad: bytes = b"") -> bytes:
-        nonce = secrets.token_bytes(12)
+    def seal(self, plaintext: bytes, aad: bytes = b"", nonce: bytes | None = None) -> bytes:
+        """``nonce``: ``NONCE_BYTES`` fresh random bytes the caller drew together with other
+        randomness it needs (one ``os.urandom`` call is cheaper than several), used for nothing
+        else and never twice; drawn here when None."""
+        if nonce is None:
+            nonce = os.urandom(NONCE_BYTES)
+        elif len(nonce) != NONCE_BYTES:
+            raise ValueError(f"AES-GCM nonces here are {NONCE_BYTES} bytes")
         return nonce + self._aead.encrypt(nonce, plaintext, aad)
 
     def open(self, sealed: bytes, aad: bytes = b"") -> bytes:
-        if len(sealed) < 28:
+        if len(sealed) < NONCE_BYTES + 16:
             raise SealError("too short")
         try:
-            return self._aead.decrypt(sealed[:12], sealed[12:], aad)
+            return self._aead.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], aad)
         except Exception as exc:  # InvalidTag, or a malformed value
             raise SealError("cannot open") from exc
 

@@ -11,8 +11,9 @@ as one whose trust policy names nobody: existence is never revealed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from monban.policy import MalformedPolicyDocument, NamedPolicy
 from monban.protocol.errors import AwsError
@@ -56,9 +57,9 @@ CHAIN_MESSAGE = (
 MAX_SESSION_MESSAGE = "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
 
 
-@dataclass(frozen=True, slots=True)
-class AssumeRoleRequest:
-    """AssumeRole's parameters after the model's constraints."""
+class AssumeRoleRequest(NamedTuple):
+    """AssumeRole's parameters after the model's constraints (a NamedTuple: built on every
+    request, it costs a third of a frozen dataclass)."""
 
     role_arn: str
     session_name: str
@@ -126,28 +127,38 @@ def _policy_arn_checks(checks: Violations, params: QueryParams) -> tuple[str, ..
     return tuple(arns)
 
 
+def _list_names(raw: Mapping[str, str]) -> set[str]:
+    """The names of the list parameters present (``Tags`` of ``Tags.member.1.Key``…)."""
+    return {key.partition(".")[0] for key in raw if "." in key}
+
+
 def read_request(params: QueryParams, floor: int) -> AssumeRoleRequest:
     """Every constraint of botocore's AssumeRoleRequest shape; DurationSeconds's floor is
     ``--min-session-seconds`` (AWS: 900)."""
-    checks = Violations()
-    role_arn, name = params.get("RoleArn"), params.get("RoleSessionName")
+    checks, raw = Violations(), params.raw
+    lists = _list_names(raw)  # the list parsers scan every parameter: run only those present
+    role_arn, name = raw.get("RoleArn"), raw.get("RoleSessionName")
     checks.required(role_arn, "roleArn")
     checks.text(role_arn, "roleArn", low=20, high=2048, pattern=ARN)
     checks.required(name, "roleSessionName")
     checks.text(name, "roleSessionName", low=2, high=64, pattern=SESSION_NAME)
-    policy_arns = _policy_arn_checks(checks, params)
-    policy = params.get("Policy")
-    checks.text(policy, "policy", low=1, pattern=SESSION_POLICY)
-    duration = integer(params.get("DurationSeconds"), "durationSeconds")
+    policy_arns = _policy_arn_checks(checks, params) if "PolicyArns" in lists else ()
+    policy = raw.get("Policy")
+    if policy is not None:  # optional members are checked only when present (fewer calls)
+        checks.text(policy, "policy", low=1, pattern=SESSION_POLICY)
+    duration = integer(raw.get("DurationSeconds"), "durationSeconds")
     checks.number(duration, "durationSeconds", floor, MAX_DURATION)
-    tags = _tag_checks(checks, params)
-    transitive = _transitive_checks(checks, params)
-    external_id = params.get("ExternalId")
-    checks.text(external_id, "externalId", low=2, high=1224, pattern=EXTERNAL_ID)
-    serial, code = params.get("SerialNumber"), params.get("TokenCode")
-    mfa_fields(checks, serial, code)
-    source = params.get("SourceIdentity")
-    checks.text(source, "sourceIdentity", low=2, high=256, pattern=SESSION_NAME)
+    tags = _tag_checks(checks, params) if "Tags" in lists else ()
+    transitive = _transitive_checks(checks, params) if "TransitiveTagKeys" in lists else ()
+    external_id = raw.get("ExternalId")
+    if external_id is not None:
+        checks.text(external_id, "externalId", low=2, high=1224, pattern=EXTERNAL_ID)
+    serial, code = raw.get("SerialNumber"), raw.get("TokenCode")
+    if serial is not None or code is not None:
+        mfa_fields(checks, serial, code)
+    source = raw.get("SourceIdentity")
+    if source is not None:
+        checks.text(source, "sourceIdentity", low=2, high=256, pattern=SESSION_NAME)
     checks.raise_any()
     assert role_arn is not None and name is not None  # required() reported them otherwise
     return AssumeRoleRequest(
@@ -155,16 +166,28 @@ def read_request(params: QueryParams, floor: int) -> AssumeRoleRequest:
     )
 
 
-def cached_role(call: QueryCall, role_arn: str) -> RoleRecord | None:
-    """The role an ARN names, memoised for the current IAM generation (any IAM write, such as
-    UpdateAssumeRolePolicy or DeleteRole, starts a new generation)."""
+@dataclass(frozen=True, slots=True)
+class TrustedRole:
+    """A role and its compiled trust policy (None when the stored document no longer compiles:
+    validated on write, a stale document trusts nobody). Kept together so that a request does
+    not look the compiled policy up again by its name and document."""
 
-    def load() -> RoleRecord | bool:
+    record: RoleRecord
+    policy: NamedPolicy | None
+
+
+def cached_role(call: QueryCall, role_arn: str) -> TrustedRole | None:
+    """The role an ARN names with its compiled trust policy, memoised for the current IAM
+    generation (any IAM write, such as UpdateAssumeRolePolicy or DeleteRole, starts a new
+    generation)."""
+
+    def load() -> TrustedRole | bool:
         with call.read() as session:
-            return find_role(session, role_arn) or False
+            role = find_role(session, role_arn)
+        return TrustedRole(role, _trust_policy(role)) if role is not None else False
 
-    found = call.state.cached(("sts-role", role_arn), load)
-    return found if isinstance(found, RoleRecord) else None
+    found = call.state.cached(("sts-trusted-role", role_arn), load)
+    return found if isinstance(found, TrustedRole) else None
 
 
 def trust_context(
@@ -193,9 +216,7 @@ def trust_context(
     return values
 
 
-def _trust_policy(role: RoleRecord | None) -> NamedPolicy | None:
-    if role is None:
-        return None
+def _trust_policy(role: RoleRecord) -> NamedPolicy | None:
     try:
         return trust_policy(role)
     except MalformedPolicyDocument:
@@ -205,15 +226,14 @@ def _trust_policy(role: RoleRecord | None) -> NamedPolicy | None:
 def authorize_trust(
     call: QueryCall,
     request: AssumeRoleRequest,
-    role: RoleRecord | None,
+    account: str,
+    policy: NamedPolicy | None,
     values: dict[str, str | list[str] | None],
     actions: tuple[str, ...],
 ) -> None:
-    """Each action against the role, the trust policy as resource policy (reference §4);
-    AccessDenied with AWS's wording and an encoded authorization message otherwise."""
-    parsed = parse_role_arn(request.role_arn)
-    account = role.account if role is not None else parsed[0] if parsed else None
-    policy = _trust_policy(role)
+    """Each action against the role of ``account``, its trust ``policy`` as resource policy
+    (reference §4); AccessDenied with AWS's wording and an encoded authorization message
+    otherwise."""
     for action in actions:
         decision = decide(
             call.state,
@@ -280,19 +300,22 @@ def assume_role(call: QueryCall) -> Result:
     request = read_request(call.params, call.state.settings.min_session_seconds)
     if call.caller.is_root:
         raise AwsError("AccessDenied", "Roles may not be assumed by root accounts.")
-    if parse_role_arn(request.role_arn) is None:
+    parsed = parse_role_arn(request.role_arn)
+    if parsed is None:
         raise AwsError("ValidationError", "Request ARN is invalid")
     chain = rules.inherited(call.caller.session)
     tags, transitive = rules.session_tags(request.tags, request.transitive, chain)
     source = rules.source_identity(request.source_identity, chain)
     policy = rules.session_policy(request.policy)
     mfa_at = rules.verify_mfa(request.serial, request.token_code)
-    role = cached_role(call, request.role_arn)
+    trusted = cached_role(call, request.role_arn)
+    role = trusted.record if trusted is not None else None
     values = trust_context(request, role, tags, transitive, source)
     if mfa_at is not None:
         values["aws:MultiFactorAuthPresent"] = "true"
         values["aws:MultiFactorAuthAge"] = str(max(0, int(call.info.now.timestamp()) - mfa_at))
-    authorize_trust(call, request, role, values, _actions(tags, source))
+    trust = trusted.policy if trusted is not None else None
+    authorize_trust(call, request, parsed[0], trust, values, _actions(tags, source))
     if role is None:  # never reached: a missing role has no trust policy to allow it
         raise AwsError(
             "AccessDenied", f"User: {call.caller.arn} is not authorized to perform: sts:AssumeRole"

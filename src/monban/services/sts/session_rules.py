@@ -38,11 +38,14 @@ class Inherited:
     chained: bool = False
 
 
+NOTHING_INHERITED = Inherited()
+
+
 def inherited(claims: SessionClaims | None) -> Inherited:
     """Transitive tags and source identity of the calling session. A role session calling
     AssumeRole is role chaining, except an instance-profile session (reference §1)."""
     if claims is None or claims.kind != "role":
-        return Inherited()
+        return NOTHING_INHERITED
     keys = {k.lower() for k in claims.transitive_tag_keys}
     tags = tuple((k, v) for k, v in claims.tags if k.lower() in keys)
     return Inherited(tags, claims.transitive_tag_keys, claims.source_identity, not claims.instance_profile)
@@ -62,6 +65,8 @@ def session_tags(
     the same key as an inherited tag, the operation fails"); TransitiveTagKeys must name session
     tags; inherited transitive keys stay transitive.
     """
+    if not requested and not transitive:  # the common call: nothing to check or merge
+        return chain.tags, chain.transitive_keys
     seen: set[str] = set()
     for key, _value in requested:
         lower = key.lower()
@@ -142,6 +147,8 @@ def packed_policy_size(
 ) -> int | None:
     """``PackedPolicySize``: the percentage of the packed limit that session policies and session
     tags use together (None when the request has neither); PackedPolicyTooLarge above 100."""
+    if policy is None and not arns and not tags:
+        return None
     policy_parts = ([_minified(policy)] if policy is not None else []) + list(arns)
     tag_parts = [f"{k}={v}" for k, v in tags]
     if not policy_parts and not tag_parts:
