@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from botocore.exceptions import ClientError, ParamValidationError
 
+from monban.services.s3.objects import INLINE_OBJECT
 from tests.e2e.server import Server
 from tests.e2e.test_s3_support import bucket, error_of, object_files, raw, root, s3_client, uid
 
@@ -115,7 +116,7 @@ def test_missing_objects_and_buckets(server: Server) -> None:
 def test_odd_keys_stay_inside_the_data_dir(server: Server, key: str) -> None:
     s3 = s3_client(server, root(server))
     name = bucket(server, root(server))
-    marker = f"escape-marker-{uuid.uuid4().hex}".encode()
+    marker = f"escape-marker-{uuid.uuid4().hex}".encode().ljust(INLINE_OBJECT + 1, b".")  # a file
     before = object_files(server)
     s3.put_object(Bucket=name, Key=key, Body=marker)
     assert s3.get_object(Bucket=name, Key=key)["Body"].read() == marker
@@ -201,8 +202,11 @@ def test_object_files_are_removed_with_their_objects(server: Server) -> None:
     s3 = s3_client(server, root(server))
     name = bucket(server, root(server))
     before = object_files(server)
-    s3.put_object(Bucket=name, Key="gone", Body=b"1")
-    s3.put_object(Bucket=name, Key="gone", Body=b"2")
+    big = b"1" * (INLINE_OBJECT + 1)  # kept in a file; smaller ones in the object's row
+    for body in (big, b"2", big + b"3", b"", big):
+        s3.put_object(Bucket=name, Key="gone", Body=body)
+        assert s3.get_object(Bucket=name, Key="gone")["Body"].read() == body
+        assert len(object_files(server) - before) == (len(body) > INLINE_OBJECT)
     s3.delete_object(Bucket=name, Key="gone")
     deadline = time.monotonic() + 5
     while object_files(server) - before and time.monotonic() < deadline:

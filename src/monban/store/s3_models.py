@@ -1,7 +1,8 @@
 """Tables of the S3-compatible object service: buckets, objects, multipart uploads and their parts.
 
-Object bytes live in files under ``<data dir>/objects`` named by generated ids (``blobs``); these
-rows are the only way to reach them, so an object is visible exactly when its row is committed.
+Object bytes live in files under ``<data dir>/objects`` named by generated ids (``blobs``) — or,
+for a small object, in its row (``data``); these rows are the only way to reach them, so an object
+is visible exactly when its row is committed.
 Keys compare byte-wise (UTF-8), as S3 lists them: SQLite's BINARY collation does that, PostgreSQL
 needs the ``C`` collation.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from monban.store.models import Base
@@ -31,7 +32,8 @@ class Bucket(Base):
 
 class S3Object(Base):
     """The current version of one key. ``blobs`` is a JSON list of ``[blob id, size]`` segments
-    (one for a simple upload, one per part for a multipart upload)."""
+    (one for a simple upload, one per part for a multipart upload); a small simple upload has none
+    and keeps its bytes in ``data`` instead (never loaded by the ORM unless asked for)."""
 
     __tablename__ = "s3_objects"
     bucket: Mapped[str] = mapped_column(ForeignKey("s3_buckets.name", ondelete="CASCADE"), primary_key=True)
@@ -48,6 +50,7 @@ class S3Object(Base):
     checksum_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
     parts_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
     storage_class: Mapped[str] = mapped_column(String(32), default="STANDARD")
+    data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
 
 
 class MultipartUpload(Base):

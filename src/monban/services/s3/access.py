@@ -96,21 +96,34 @@ def request_keys(call: S3Call) -> Context:
     return values
 
 
+_HEADER_KEYS = {
+    "s3:x-amz-acl": "x-amz-acl",
+    "s3:x-amz-storage-class": "x-amz-storage-class",
+    "s3:x-amz-server-side-encryption": "x-amz-server-side-encryption",
+    "s3:x-amz-copy-source": "x-amz-copy-source",
+    "s3:x-amz-metadata-directive": "x-amz-metadata-directive",
+    "s3:if-match": "if-match",
+    "s3:if-none-match": "if-none-match",
+}
+
+
+def _operation_key(call: S3Call, name: str) -> str | None:
+    if name == "s3:max-keys":
+        return call.query.get("max-keys") or call.query.get("max-uploads")
+    if name in ("s3:prefix", "s3:delimiter"):
+        return call.query.get(name[3:])
+    header = _HEADER_KEYS.get(name)
+    return call.header(header) if header is not None else None
+
+
 def operation_keys(call: S3Call, names: Sequence[str]) -> Context:
     """The operation-specific keys listed for it in the table, from headers and query."""
-    sources = {
-        "s3:prefix": call.query.get("prefix"),
-        "s3:delimiter": call.query.get("delimiter"),
-        "s3:max-keys": call.query.get("max-keys") or call.query.get("max-uploads"),
-        "s3:x-amz-acl": call.header("x-amz-acl"),
-        "s3:x-amz-storage-class": call.header("x-amz-storage-class"),
-        "s3:x-amz-server-side-encryption": call.header("x-amz-server-side-encryption"),
-        "s3:x-amz-copy-source": call.header("x-amz-copy-source"),
-        "s3:x-amz-metadata-directive": call.header("x-amz-metadata-directive"),
-        "s3:if-match": call.header("if-match"),
-        "s3:if-none-match": call.header("if-none-match"),
-    }
-    return {name: sources[name] for name in names if sources.get(name) is not None}
+    values: Context = {}
+    for name in names:
+        value = _operation_key(call, name)
+        if value is not None:
+            values[name] = value
+    return values
 
 
 def denial(call: S3Call, action: str, resource: str, decision: Decision, owner: str | None) -> AwsError:

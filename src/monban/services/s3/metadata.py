@@ -123,10 +123,11 @@ def object_headers(call: S3Call, info: ObjectInfo) -> dict[str, str]:
         out[f"x-amz-meta-{name}"] = value
     if info.storage_class != "STANDARD":
         out["x-amz-storage-class"] = info.storage_class
-    for parameter, header in OVERRIDES.items():
-        override = call.query.get(parameter)
-        if override is not None:
-            out[header] = override
+    if call.query:
+        for parameter, header in OVERRIDES.items():
+            override = call.query.get(parameter)
+            if override is not None:
+                out[header] = override
     return out
 
 

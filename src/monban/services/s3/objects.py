@@ -1,8 +1,9 @@
 """Object operations: PutObject, GetObject, HeadObject, DeleteObject, DeleteObjects.
 
-Amazon S3 API Reference. The ETag of a simple upload is the hex MD5 of its bytes, quoted. A GET
-streams the file range by range (never the whole object in memory); small objects are read in the
-same worker-thread hop as their metadata.
+Amazon S3 API Reference. The ETag of a simple upload is the hex MD5 of its bytes, quoted. A small
+PutObject body (``INLINE_OBJECT``) is stored in the object's row, a larger one in a file. A GET
+streams a file range by range (never the whole object in memory); small objects are read in the
+same worker-thread hop as their metadata — or, on SQLite, without leaving the event loop.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from starlette.responses import Response, StreamingResponse
 
 from monban.protocol.errors import AwsError
+from monban.server.state import NeedsThread, on_event_loop
 from monban.services.s3 import repo, xmlio
 from monban.services.s3.access import BucketFacts, authorize_operation, check
 from monban.services.s3.body import Received, read_document
@@ -25,8 +27,11 @@ from monban.services.s3.registry import empty, operation, xml_response
 from monban.services.s3.repo import ObjectInfo
 from monban.services.s3.storage import RangeReader, Segment
 from monban.services.s3.upload import receive
+from monban.store.db import Database, WouldBlock
 
 INLINE_LIMIT = 1024 * 1024
+LOOP_READ_LIMIT = 64 * 1024  # bytes a GET may read on the event loop (see ``_plan_on_loop``)
+INLINE_OBJECT = 64 * 1024  # a PutObject body up to this size is kept in the object's row
 MAX_DELETE_KEYS = 1000
 _READ_HEADERS = ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
 
@@ -83,11 +88,12 @@ def check_write_conditions(call: S3Call, existing: ObjectInfo | None, key: str) 
 
 def commit_object(call: S3Call, info: ObjectInfo) -> None:
     """Store ``info`` under the bucket lock; delete the blobs it replaces after the commit."""
-    with call.state.write_lock, call.state.db.engine.begin() as connection:
-        repo.lock_bucket_row(connection, info.bucket)
-        existing = repo.read_object(connection, info.bucket, info.key)
+
+    def check(existing: ObjectInfo | None) -> None:
         check_write_conditions(call, existing, info.key)
-        replaced = repo.replace_object(connection, info, existing)
+
+    with call.state.write_lock:
+        replaced = repo.put_object_row(call.state.db, info, check)
     call.blobs.delete(replaced)
 
 
@@ -129,7 +135,7 @@ async def put_object(call: S3Call) -> Response:
         commit_object(call, info)
         return info
 
-    info = await receive(call, then)
+    info = await receive(call, then, inline_limit=INLINE_OBJECT)
     return empty(200, write_headers(info))
 
 
@@ -176,39 +182,76 @@ def _part_range(call: S3Call, info: ObjectInfo) -> tuple[int, int] | None:
     return first, first + segments[number - 1].size - 1
 
 
-def _plan(call: S3Call, facts: BucketFacts, with_body: bool) -> ReadPlan:
-    """The object's row and, for a small GET, its bytes (on a database thread)."""
-    with call.state.db.engine.connect() as connection:
-        found = repo.read_object(connection, call.bucket, call.key)
-    if found is None:
-        raise missing_key(call, facts, call.key)
-    info = found
+def _span(call: S3Call, info: ObjectInfo) -> tuple[int, int, bool]:
+    """The inclusive byte span to answer and whether it is partial, once the conditions hold."""
     check_read({name: call.header(name) for name in _READ_HEADERS}, info.etag, info.last_modified)
     span = _part_range(call, info)
     if span is None:
         span = byte_range(call.header("range"), info.size)
-    partial = span is not None
-    first, last = span if span is not None else (0, info.size - 1)
+    if span is None:
+        return 0, info.size - 1, False
+    return span[0], span[1], True
+
+
+def _plan(
+    call: S3Call, facts: BucketFacts, with_body: bool, found: ObjectInfo | None, on_loop: bool = False
+) -> ReadPlan:
+    """The answer to a read of ``found`` (the key's row): for a small GET, with its bytes."""
+    if found is None:
+        raise missing_key(call, facts, call.key)
+    info = found
+    first, last, partial = _span(call, info)
     if not with_body or info.size == 0:
         return ReadPlan(info, first, last, partial, None, b"" if with_body else None)
-    reader = call.blobs.open_range(info.segments, first, last)
+    if on_loop and last - first + 1 > LOOP_READ_LIMIT:
+        raise WouldBlock
     if last - first + 1 <= INLINE_LIMIT:
-        return ReadPlan(info, first, last, partial, None, reader.read_all())
-    return ReadPlan(info, first, last, partial, reader, None)
+        return ReadPlan(info, first, last, partial, None, call.blobs.read(info.segments, first, last))
+    return ReadPlan(info, first, last, partial, call.blobs.open_range(info.segments, first, last), None)
 
 
-def _plan_retrying(call: S3Call, facts: BucketFacts, with_body: bool) -> ReadPlan:
-    """The read plan; once more if a concurrent overwrite removed the files between row and open."""
+def _lookup(call: S3Call) -> ObjectInfo | None:
+    with call.state.db.engine.connect() as connection:
+        return repo.read_object(connection, call.bucket, call.key)
+
+
+def _plan_on_thread(call: S3Call, facts: BucketFacts, with_body: bool) -> ReadPlan:
+    """The read plan on a database thread; once more if a concurrent overwrite removed the files
+    between row and open."""
     try:
-        return _plan(call, facts, with_body)
+        return _plan(call, facts, with_body, _lookup(call))
     except FileNotFoundError:
-        return _plan(call, facts, with_body)
+        return _plan(call, facts, with_body, _lookup(call))
+
+
+def _plan_on_loop(call: S3Call, facts: BucketFacts, with_body: bool, db: Database) -> ReadPlan | None:
+    """The read plan without leaving the event loop (SQLite), or None when that could wait.
+
+    The row comes from ``db.LoopReader``, which never waits (a WAL reader takes no lock a writer
+    holds; what would make it wait raises at once instead); a small object's bytes come with it.
+    A file is read only for a span of at most ``LOOP_READ_LIMIT``: one ``open`` and ``read`` of a
+    local file, served from the page cache in the common case and a single small I/O otherwise —
+    less than the thread hop it saves. Anything else (a cache miss of authorization, a larger
+    span, a file a concurrent overwrite just removed) goes to a thread, from the start.
+    """
+    try:
+        with on_event_loop():
+            found = repo.read_object_now(db, call.bucket, call.key)
+            return _plan(call, facts, with_body, found, on_loop=True)
+    except (WouldBlock, NeedsThread, FileNotFoundError):
+        return None
 
 
 async def read_plan(call: S3Call, operation_name: str, with_body: bool) -> ReadPlan:
-    """Authorized from the caches (usually on the event loop), then the object on a database thread."""
+    """Authorized from the caches (usually on the event loop), then the object: on the loop when
+    ``_plan_on_loop`` can, else on a database thread (always on PostgreSQL)."""
     facts = await call.state.run_cached(authorized_bucket, call, operation_name)
-    return await call.state.run_blocking(_plan_retrying, call, facts, with_body)
+    db = call.state.db
+    if db.loop_reader is not None:
+        plan = _plan_on_loop(call, facts, with_body, db)
+        if plan is not None:
+            return plan
+    return await call.state.run_blocking(_plan_on_thread, call, facts, with_body)
 
 
 def _read_headers(call: S3Call, plan: ReadPlan) -> dict[str, str]:

@@ -7,23 +7,29 @@ and deleted only after the commit.
 
 The object reads and writes of GetObject, HeadObject and PutObject are also written in SQLAlchemy
 Core, on a plain connection (``read_object``, ``replace_object``): an ORM session costs several
-times what those one-row statements do.
+times what those one-row statements do. On SQLite the same Core statements, compiled once, run
+straight on the driver (``db.DriverStatement``): a row read from the event loop
+(``read_object_now``) and the write transaction of a new object (``put_object_row``, in a
+``Database.driver_transaction``, whose write lock taken at BEGIN stands in for the row lock).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from functools import lru_cache
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Connection, Row, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Dialect, Row, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from monban.services.s3.access import BucketFacts
 from monban.services.s3.errors import no_such_bucket, no_such_key
-from monban.services.s3.storage import Segment, dump_segments, load_segments
+from monban.services.s3.storage import Segment, dump_segments, file_ids, inline, load_segments
+from monban.store.db import Database, DriverStatement
 from monban.store.s3_models import Bucket, MultipartUpload, S3Object, UploadPart
 
 
@@ -73,23 +79,52 @@ class ObjectInfo:
     storage_class: str
 
 
-def object_info(row: S3Object | Row[Any]) -> ObjectInfo:
+class ObjectRow(NamedTuple):
+    """A row of ``s3_objects`` as the driver returns it (columns in table order)."""
+
+    bucket: str
+    key: str
+    blobs: str
+    size: int
+    etag: str
+    last_modified: datetime
+    content_type: str
+    headers: str
+    user_metadata: str
+    checksum_algorithm: str | None
+    checksum_value: str | None
+    checksum_type: str | None
+    parts_count: int | None
+    storage_class: str
+    data: bytes | None
+
+
+def object_info(row: S3Object | Row[Any] | ObjectRow) -> ObjectInfo:
+    data = row.data
     return ObjectInfo(
         row.bucket,
         row.key,
-        load_segments(row.blobs),
+        (inline(data),) if data is not None else load_segments(row.blobs),
         row.size,
         row.etag,
         row.last_modified,
         row.content_type,
-        dict(json.loads(row.headers or "{}")),
-        [(str(k), str(v)) for k, v in json.loads(row.user_metadata or "[]")],
+        _headers(row.headers),
+        _user_metadata(row.user_metadata),
         row.checksum_algorithm,
         row.checksum_value,
         row.checksum_type,
         row.parts_count,
         row.storage_class,
     )
+
+
+def _headers(text: str | None) -> dict[str, str]:
+    return {} if not text or text == "{}" else dict(json.loads(text))  # "{}": most objects
+
+
+def _user_metadata(text: str | None) -> list[tuple[str, str]]:
+    return [] if not text or text == "[]" else [(str(k), str(v)) for k, v in json.loads(text)]
 
 
 def find_object(session: Session, bucket: str, key: str) -> ObjectInfo | None:
@@ -156,8 +191,88 @@ def replace_object(connection: Connection, info: ObjectInfo, existing: ObjectInf
     row = object_values(info)
     where = {"b_bucket": row.pop("bucket"), "b_key": row.pop("key")}
     connection.execute(_UPDATE_OBJECT, row | where)
-    kept = {segment.blob_id for segment in info.segments}
-    return tuple(segment.blob_id for segment in existing.segments if segment.blob_id not in kept)
+    return _unused(existing, info)
+
+
+def _unused(existing: ObjectInfo, info: ObjectInfo) -> tuple[str, ...]:
+    """The blob files of ``existing`` that ``info``, written over it, no longer uses."""
+    kept = set(file_ids(info.segments))
+    return tuple(blob for blob in file_ids(existing.segments) if blob not in kept)
+
+
+assert ObjectRow._fields == tuple(column.name for column in _OBJECTS.columns)
+_VALUE_COLUMNS = ObjectRow._fields[2:]  # all but the key
+
+
+_BUCKET_EXISTS = select(Bucket.name).where(Bucket.name == bindparam("bucket"))
+
+
+@dataclass(frozen=True, slots=True)
+class _DriverObjects:
+    read: DriverStatement
+    bucket: DriverStatement
+    insert: DriverStatement
+    update: DriverStatement
+
+
+@lru_cache(maxsize=16)
+def _driver(dialect: Dialect) -> _DriverObjects:
+    """The hot-path statements, compiled once per (SQLite) dialect."""
+    return _DriverObjects(
+        DriverStatement(_READ_OBJECT, dialect),
+        DriverStatement(_BUCKET_EXISTS, dialect),
+        DriverStatement(_INSERT_OBJECT, dialect, ObjectRow._fields),
+        DriverStatement(_UPDATE_OBJECT, dialect, (*_VALUE_COLUMNS, "b_bucket", "b_key")),
+    )
+
+
+def read_object_now(db: Database, bucket: str, key: str) -> ObjectInfo | None:
+    """``read_object`` from the event loop (SQLite only): ``db.WouldBlock`` when it cannot answer
+    without waiting (see ``db.LoopReader``)."""
+    assert db.loop_reader is not None
+    statement = _driver(db.engine.dialect).read
+    rows = db.loop_reader.fetch(statement.sql, statement.parameters({"bucket": bucket, "key": key}))
+    return object_info(ObjectRow(*statement.row(rows[0]))) if rows else None
+
+
+def put_object_row(
+    db: Database, info: ObjectInfo, check: Callable[[ObjectInfo | None], None]
+) -> tuple[str, ...]:
+    """One transaction: lock the bucket row (NoSuchBucket), read the key's current object, let
+    ``check`` see it (conditional writes raise there), write ``info`` over it; the blob ids it no
+    longer uses (to delete after the commit)."""
+    if db.sqlite_file is None:
+        with db.engine.begin() as connection:
+            lock_bucket_row(connection, info.bucket)
+            existing = read_object(connection, info.bucket, info.key)
+            check(existing)
+            return replace_object(connection, info, existing)
+    with db.driver_transaction() as cursor:
+        return _put_row_driver(cursor, _driver(db.engine.dialect), info, check)
+
+
+def _put_row_driver(
+    cursor: sqlite3.Cursor,
+    statements: _DriverObjects,
+    info: ObjectInfo,
+    check: Callable[[ObjectInfo | None], None],
+) -> tuple[str, ...]:
+    """``put_object_row``'s statements in a ``driver_transaction`` (whose write lock stands in for
+    the bucket row lock: nothing else writes until it commits)."""
+    bucket = statements.bucket
+    if not cursor.execute(bucket.sql, bucket.parameters({"bucket": info.bucket})).fetchall():
+        raise no_such_bucket(info.bucket)
+    read = statements.read
+    found = cursor.execute(read.sql, read.parameters({"bucket": info.bucket, "key": info.key})).fetchall()
+    existing = object_info(ObjectRow(*read.row(found[0]))) if found else None
+    check(existing)
+    values = object_values(info)
+    if existing is None:
+        cursor.execute(statements.insert.sql, statements.insert.parameters(values))
+        return ()
+    values["b_bucket"], values["b_key"] = info.bucket, info.key
+    cursor.execute(statements.update.sql, statements.update.parameters(values))
+    return _unused(existing, info)
 
 
 def object_values(info: ObjectInfo) -> dict[str, Any]:
@@ -170,13 +285,14 @@ def object_values(info: ObjectInfo) -> dict[str, Any]:
         "etag": info.etag,
         "last_modified": info.last_modified,
         "content_type": info.content_type,
-        "headers": json.dumps(info.headers),
-        "user_metadata": json.dumps(info.user_metadata),
+        "headers": json.dumps(info.headers) if info.headers else "{}",
+        "user_metadata": json.dumps(info.user_metadata) if info.user_metadata else "[]",
         "checksum_algorithm": info.checksum_algorithm,
         "checksum_value": info.checksum_value,
         "checksum_type": info.checksum_type,
         "parts_count": info.parts_count,
         "storage_class": info.storage_class,
+        "data": next((s.data for s in info.segments if s.data is not None), None),
     }
 
 

@@ -63,6 +63,8 @@ class Route:
 def query_params(raw: str) -> dict[str, str]:
     """Query parameters, first value wins; a bare name (``?uploads``) has the value ``""``."""
     out: dict[str, str] = {}
+    if not raw:
+        return out
     try:
         pairs = parse_qsl(raw, keep_blank_values=True, strict_parsing=False, errors="strict")
     except UnicodeDecodeError as exc:

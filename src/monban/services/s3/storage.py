@@ -2,8 +2,13 @@
 
 A blob is written to ``objects/tmp/<id>`` and renamed into place (``os.replace``, atomic on one
 file system) once complete and verified; the metadata row that makes it visible is committed after.
-A crash therefore leaves at worst an unreferenced file, never a partial object. User-supplied keys
-never reach a path: ``a/../../etc`` is a database key, its bytes live under a random id.
+A body that arrived whole, verified before its file exists, is written at its final name in one
+go (``BlobStore.put``). A crash therefore leaves at worst an unreferenced file, never a partial
+object. User-supplied keys never reach a path: ``a/../../etc`` is a database key, its bytes live
+under a random id.
+
+A small object may have no file at all: its one segment is *inline* (``Segment.data``, stored in
+the object's row). Readers take both kinds alike (``read``, ``open_range``); ``delete`` skips it.
 """
 
 from __future__ import annotations
@@ -27,16 +32,32 @@ def new_id() -> str:
     return secrets.token_hex(16)
 
 
+INLINE = ""  # the blob id of an inline segment: there is no file
+
+
 @dataclass(frozen=True, slots=True)
 class Segment:
-    """One blob of an object (the whole object, or one part of a multipart upload)."""
+    """One blob of an object (the whole object, or one part of a multipart upload), or the bytes
+    of a small object themselves (``data``, with ``blob_id`` INLINE)."""
 
     blob_id: str
     size: int
+    data: bytes | None = None
+
+
+def inline(data: bytes) -> Segment:
+    return Segment(INLINE, len(data), data)
+
+
+def file_ids(segments: Iterable[Segment]) -> tuple[str, ...]:
+    """The blob ids of the segments that are files."""
+    return tuple(s.blob_id for s in segments if s.data is None)
 
 
 def dump_segments(segments: Iterable[Segment]) -> str:
-    return json.dumps([[s.blob_id, s.size] for s in segments])
+    """The ``blobs`` column: the file segments (an inline one lives in the ``data`` column)."""
+    files = [[s.blob_id, s.size] for s in segments if s.data is None]
+    return json.dumps(files) if files else "[]"
 
 
 def load_segments(text: str) -> tuple[Segment, ...]:
@@ -46,12 +67,18 @@ def load_segments(text: str) -> tuple[Segment, ...]:
 class BlobStore:
     """The ``objects`` folder of one data dir."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.root = Path(data_dir) / "objects"
-        self.tmp = self.root / "tmp"
+    def __init__(self, data_dir: Path | str) -> None:
         # file names as plain strings: on a small object, pathlib costs more than the I/O
-        self._root = str(self.root)
-        self._tmp = str(self.tmp)
+        self._root = os.path.join(data_dir, "objects")
+        self._tmp = os.path.join(self._root, "tmp")
+
+    @property
+    def root(self) -> Path:
+        return Path(self._root)
+
+    @property
+    def tmp(self) -> Path:
+        return Path(self._tmp)
 
     def file(self, blob_id: str) -> str:
         """The file of a blob: ``objects/<id[:2]>/<id>``."""
@@ -69,21 +96,72 @@ class BlobStore:
         try:
             handle = open(temp, "xb")  # noqa: SIM115 - closed by the writer
         except FileNotFoundError:
-            self.tmp.mkdir(parents=True, exist_ok=True)
+            os.makedirs(self._tmp, exist_ok=True)
             handle = open(temp, "xb")  # noqa: SIM115 - closed by the writer
         return BlobWriter(self, blob_id, temp, handle)
 
+    def put(self, data: bytes) -> Segment:
+        """A new blob of ``data``, complete and verified already, written in one piece.
+
+        It goes straight to its final name (no temp file and rename): the id is new, so nothing
+        reaches the file before the row naming it commits, and a crash leaves at worst an
+        unreferenced file — as it may between a rename and its commit.
+        """
+        blob_id = new_id()
+        final = self.file(blob_id)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+        try:
+            fd = os.open(final, flags, 0o666)  # as open() would
+        except FileNotFoundError:  # the first blob of its ``<id[:2]>`` folder
+            os.makedirs(os.path.dirname(final), exist_ok=True)
+            fd = os.open(final, flags, 0o666)  # as open() would
+        try:
+            with memoryview(data) as view:
+                written = 0
+                while written < len(view):
+                    written += os.write(fd, view[written:])
+        except BaseException:
+            os.close(fd)
+            os.unlink(final)
+            raise
+        os.close(fd)
+        return Segment(blob_id, len(data))
+
     def delete(self, blob_ids: Iterable[str]) -> None:
         for blob_id in blob_ids:
+            if blob_id == INLINE:  # no file to remove
+                continue
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.file(blob_id))
+
+    def read(self, segments: tuple[Segment, ...], start: int, end: int) -> bytes:
+        """Bytes ``start``..``end`` (inclusive) of the object made of ``segments``, read now (a small
+        span: ``open_range`` for anything to stream). FileNotFoundError when a concurrent overwrite
+        removed a file meanwhile."""
+        pieces: list[bytes] = []
+        offset = 0
+        for segment in segments:
+            first, last = offset, offset + segment.size - 1
+            offset += segment.size
+            if segment.size == 0 or last < start or first > end:
+                continue
+            begin, length = max(start, first), min(end, last) - max(start, first) + 1
+            if segment.data is not None:
+                whole = length == segment.size
+                pieces.append(segment.data if whole else segment.data[begin - first : begin - first + length])
+            else:
+                pieces.append(_pread(self.file(segment.blob_id), begin - first, length))
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    def _open(self, blob_id: str) -> BinaryIO:
+        return open(self.file(blob_id), "rb")  # closed by the RangeReader
 
     def open_range(self, segments: tuple[Segment, ...], start: int, end: int) -> RangeReader:
         """A reader of bytes ``start``..``end`` (inclusive) of the object made of ``segments``.
 
         Files are opened now, so a concurrent overwrite (which unlinks them) cannot break it.
         """
-        handles: list[tuple[BinaryIO, int, int]] = []
+        handles: list[tuple[BinaryIO | bytes, int, int]] = []
         offset = 0
         try:
             for segment in segments:
@@ -91,11 +169,10 @@ class BlobStore:
                 offset += segment.size
                 if segment.size == 0 or last < start or first > end:
                     continue
-                handle: BinaryIO = open(self.file(segment.blob_id), "rb")  # noqa: SIM115 - closed by the reader
-                handles.append((handle, max(start, first) - first, min(end, last) - max(start, first) + 1))
+                source = segment.data if segment.data is not None else self._open(segment.blob_id)
+                handles.append((source, max(start, first) - first, min(end, last) - max(start, first) + 1))
         except BaseException:
-            for handle, _a, _b in handles:
-                handle.close()
+            RangeReader(handles).close()
             raise
         return RangeReader(handles)
 
@@ -136,9 +213,9 @@ class BlobWriter:
 
 
 class RangeReader:
-    """Reads an object's byte range from already-open files, in chunks."""
+    """Reads an object's byte range from already-open files (and inline bytes), in chunks."""
 
-    def __init__(self, handles: list[tuple[BinaryIO, int, int]]) -> None:
+    def __init__(self, handles: list[tuple[BinaryIO | bytes, int, int]]) -> None:
         self._handles = handles
 
     def read_all(self) -> bytes:
@@ -146,11 +223,15 @@ class RangeReader:
 
     def chunks(self, size: int = READ_CHUNK) -> Iterator[bytes]:
         try:
-            for handle, start, length in self._handles:
-                handle.seek(start)
+            for source, start, length in self._handles:
+                if isinstance(source, bytes):
+                    for at in range(start, start + length, size):
+                        yield source[at : min(at + size, start + length)]
+                    continue
+                source.seek(start)
                 left = length
                 while left > 0:
-                    data = handle.read(min(size, left))
+                    data = source.read(min(size, left))
                     if not data:
                         raise OSError("object file shorter than recorded")
                     left -= len(data)
@@ -159,9 +240,25 @@ class RangeReader:
             self.close()
 
     def close(self) -> None:
-        for handle, _a, _b in self._handles:
-            handle.close()
+        for source, _a, _b in self._handles:
+            if not isinstance(source, bytes):
+                source.close()
         self._handles = []
+
+
+def _pread(path: str, offset: int, length: int) -> bytes:
+    """``length`` bytes of file ``path`` from ``offset`` (OSError when the file is shorter)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        data = os.pread(fd, length, offset)
+        while len(data) < length:  # a regular file reads short only at its end
+            more = os.pread(fd, length - len(data), offset + len(data))
+            if not more:
+                raise OSError("object file shorter than recorded")
+            data += more
+        return data
+    finally:
+        os.close(fd)
 
 
 def sweep_temporaries(data_dir: Path, older_than: float = 3600.0) -> int:
