@@ -118,3 +118,10 @@ def test_input_sequence_is_copied() -> None:
     ctx = RequestContext({"k": values})
     values.append("b")
     assert ctx.get("k") == ("a",)
+
+
+def test_of_normalized_takes_the_values_as_they_are() -> None:
+    values = {"aws:username": ("alice",), "aws:tagkeys": ("a", "b")}
+    ctx = RequestContext.of_normalized(values)
+    assert ctx == RequestContext({"aws:UserName": "alice", "aws:TagKeys": ["a", "b"]})
+    assert ctx.get("AWS:USERNAME") == ("alice",)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from monban.credentials.keyring import KeyRing
-from monban.server.app import MonbanApp, build_app
+from monban.server.app import MonbanApp, build_app, request_id
 from monban.server.state import AppState
 from monban.settings import Settings
 from monban.store.accounts import ensure_account
@@ -104,3 +105,11 @@ def test_unknown_actions_name_the_version(app: MonbanApp) -> None:
     form = {"content-type": "application/x-www-form-urlencoded"}
     status, _headers, body = call(app, "POST", "/", b"Action=Nope&Version=2011-06-15", form)
     assert status == 400 and b"Could not find operation Nope for version 2011-06-15" in body
+
+
+def test_request_ids_are_random_version_4_uuids() -> None:
+    ids = {request_id() for _ in range(200)}
+    assert len(ids) == 200
+    for rid in ids:
+        parsed = uuid.UUID(rid)
+        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, rid)

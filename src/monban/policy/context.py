@@ -55,6 +55,15 @@ class RequestContext:
         object.__setattr__(self, "_values", _normalize(values) if values else {})
         object.__setattr__(self, "_parsed", {})
 
+    @classmethod
+    def of_normalized(cls, values: dict[str, tuple[str, ...]]) -> RequestContext:
+        """A context over ``values`` as they are, without a copy: every key already lower-cased,
+        every value a tuple. For a server that builds one context per request from parts it has
+        normalised once (its caller's keys); ``values`` must not be changed afterwards."""
+        fresh = cls()
+        object.__setattr__(fresh, "_values", values)
+        return fresh
+
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("RequestContext is immutable")
 

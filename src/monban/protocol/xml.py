@@ -7,8 +7,9 @@ wraps it as ``<{Action}Response><{Action}Result>…</…><ResponseMetadata>…``
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -23,8 +24,9 @@ class Raw(str):
 
 
 def iso8601(value: datetime) -> str:
-    """``2026-11-27T20:00:00Z`` (seconds precision, UTC), as IAM and STS print times."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """``2026-11-27T20:00:00Z`` (seconds precision, UTC), as IAM and STS print times
+    (``time.strftime`` of the epoch second: half the cost of ``astimezone().strftime()``)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(value.timestamp() // 1))
 
 
 def _scalar(value: Any) -> str:
@@ -60,7 +62,16 @@ def render_value(value: Any, out: list[str]) -> None:
 
 def _render_elements(value: Mapping[str, Any], out: list[str]) -> None:
     for name, child in value.items():
-        if child is not None:
+        if child is None:
+            continue
+        kind = type(child)
+        if kind is str:  # most leaves: one append, no call to render_value
+            out.append(f"<{name}>{escape(child)}</{name}>")
+        elif kind is dict:
+            out.append(f"<{name}>")
+            _render_elements(child, out)
+            out.append(f"</{name}>")
+        else:
             out.append(f"<{name}>")
             render_value(child, out)
             out.append(f"</{name}>")

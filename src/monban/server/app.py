@@ -11,7 +11,7 @@ writes the response itself, with no framework objects in between. S3 handlers ge
 
 from __future__ import annotations
 
-import uuid
+import os
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
@@ -39,48 +39,45 @@ def http_request(scope: Scope) -> sigv4.HttpRequest:
         method=scope["method"],
         path=raw_path.decode("utf-8", "surrogateescape").split("?", 1)[0],
         query=scope.get("query_string", b"").decode("latin-1"),
-        headers=tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]),
+        headers=tuple([(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]),
     )
 
 
-def first_values(http: sigv4.HttpRequest) -> dict[str, str]:
-    """Each header's first value, by lower-cased name."""
-    headers: dict[str, str] = {}
-    for name, value in http.headers:
-        headers.setdefault(name.lower(), value)
-    return headers
-
-
 def request_id() -> str:
-    """A request id shaped like AWS's (a random UUID)."""
-    return str(uuid.uuid4())
+    """A request id shaped like AWS's: a random (version 4) UUID, formatted from one urandom call
+    (half the cost of ``str(uuid.uuid4())`` on every request)."""
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+
+
+_VARIANT = "89ab"
 
 
 def request_info(
-    state: AppState, scope: Scope, headers: dict[str, str], signed: sigv4.SignedRequest | None, rid: str
+    state: AppState, scope: Scope, http: sigv4.HttpRequest, signed: sigv4.SignedRequest | None, rid: str
 ) -> RequestInfo:
     client = scope.get("client")
     return RequestInfo(
         request_id=rid,
         now=datetime.now(UTC),
         source_ip=client[0] if client else "127.0.0.1",
-        user_agent=headers.get("user-agent", ""),
+        user_agent=http.header("user-agent") or "",
         secure=scope.get("scheme") == "https",
         region=signed.scope.region if signed else state.settings.region,
-        host=headers.get("host", ""),
+        host=http.header("host") or "",
     )
 
 
-def _is_query(scope: Scope, http: sigv4.HttpRequest, headers: dict[str, str]) -> bool:
-    if scope["path"] != "/" or _virtual_bucket(headers):
+def _is_query(scope: Scope, http: sigv4.HttpRequest) -> bool:
+    if scope["path"] != "/" or _virtual_bucket(http):
         return False
     if http.method == "POST":
-        return headers.get("content-type", "").split(";")[0].strip().lower() == FORM
+        return (http.header("content-type") or "").split(";")[0].strip().lower() == FORM
     return http.method == "GET" and any(k == "Action" for k, _v in parse_qsl(http.query, True))
 
 
-def _virtual_bucket(headers: dict[str, str]) -> str | None:
-    host = headers.get("host", "").rsplit(":", 1)[0]
+def _virtual_bucket(http: sigv4.HttpRequest) -> str | None:
+    host = (http.header("host") or "").rsplit(":", 1)[0]
     suffix = ".localhost"
     if host.endswith(suffix) and len(host) > len(suffix):
         return host[: -len(suffix)]
@@ -131,12 +128,12 @@ def _service(signed: sigv4.SignedRequest | None, params: dict[str, str]) -> str:
 
 
 async def query_endpoint(
-    state: AppState, scope: Scope, receive: Receive, http: sigv4.HttpRequest, headers: dict[str, str]
+    state: AppState, scope: Scope, receive: Receive, http: sigv4.HttpRequest
 ) -> QueryResponse:
     """One IAM or STS request: body, signature parse, then ``run_query``."""
     rid = request_id()
     try:
-        body = await _bounded_body(receive, headers.get("content-length"), state.settings.max_body_bytes)
+        body = await _bounded_body(receive, http.header("content-length"), state.settings.max_body_bytes)
         params = decode_form(body, http.query)
         signed = sigv4.parse(http)
     except AwsError as error:
@@ -144,7 +141,7 @@ async def query_endpoint(
     except sigv4.SigV4Error as exc:
         mapped = sigv4_error(exc)
         return QueryResponse(mapped.status, query_error(mapped, IAM_NS, rid), rid)
-    info = request_info(state, scope, headers, signed, rid)
+    info = request_info(state, scope, http, signed, rid)
     return await run_query(state, _service(signed, params), http, signed, params, body, info)
 
 
@@ -171,18 +168,15 @@ class MonbanApp:
             await JSONResponse({"status": "ok", "accounts": sorted(accounts)})(scope, receive, send)
             return
         http = http_request(scope)
-        headers = first_values(http)
-        if _is_query(scope, http, headers):
-            await self._query(scope, receive, send, http, headers)
+        if _is_query(scope, http):
+            await self._query(scope, receive, send, http)
             return
-        response = await handle_s3(self.state, Request(scope, receive), http, _virtual_bucket(headers))
+        response = await handle_s3(self.state, Request(scope, receive), http, _virtual_bucket(http))
         await response(scope, receive, send)
 
-    async def _query(
-        self, scope: Scope, receive: Receive, send: Send, http: sigv4.HttpRequest, headers: dict[str, str]
-    ) -> None:
+    async def _query(self, scope: Scope, receive: Receive, send: Send, http: sigv4.HttpRequest) -> None:
         try:
-            result = await query_endpoint(self.state, scope, receive, http, headers)
+            result = await query_endpoint(self.state, scope, receive, http)
         except ClientGone:
             return
         await _send_xml(send, result.status, result.body, result.request_id)

@@ -16,7 +16,7 @@ from monban.credentials.keyring import SealError
 from monban.credentials.session import InvalidSessionToken, SessionClaims, open_token
 from monban.policy.types import Principal
 from monban.protocol.errors import AwsError
-from monban.server.principal import ANONYMOUS, Caller
+from monban.server.principal import ANONYMOUS, Caller, OpenedToken
 from monban.server.state import AppState
 from monban.store import iam_read
 
@@ -52,7 +52,19 @@ def valid_region(region: str) -> bool:
 class LongTermKey:
     record: iam_read.KeyRecord
     secret: str
-    tags: tuple[tuple[str, str], ...]
+    caller: Caller  # built once per IAM generation, so its normalised condition keys are reused
+
+
+def _key_caller(record: iam_read.KeyRecord, tags: tuple[tuple[str, str], ...]) -> Caller:
+    if record.user_id is None:
+        principal = Principal(
+            "Account", record.account_id, f"arn:aws:iam::{record.account_id}:root", record.account_id
+        )
+    else:
+        principal = Principal(
+            "User", record.account_id, record.user_arn or "", record.user_id, tags=dict(tags)
+        )
+    return Caller(principal, record.access_key_id, record.user_id)
 
 
 def _load_key(state: AppState, akid: str) -> LongTermKey | None:
@@ -62,7 +74,7 @@ def _load_key(state: AppState, akid: str) -> LongTermKey | None:
             return None
         tags = iam_read.entity_tags(session, "user", record.user_id) if record.user_id else ()
     secret = state.keyring.secrets.open(record.secret_sealed, akid.encode()).decode()
-    return LongTermKey(record, secret, tags)
+    return LongTermKey(record, secret, _key_caller(record, tags))
 
 
 def _long_term(state: AppState, akid: str, service: str) -> tuple[Caller, str]:
@@ -72,16 +84,7 @@ def _long_term(state: AppState, akid: str, service: str) -> tuple[Caller, str]:
         raise key_error("unknown_key", service) from exc
     if not isinstance(key, LongTermKey) or key.record.status != "Active":
         raise key_error("unknown_key", service)
-    record = key.record
-    if record.user_id is None:
-        principal = Principal(
-            "Account", record.account_id, f"arn:aws:iam::{record.account_id}:root", record.account_id
-        )
-    else:
-        principal = Principal(
-            "User", record.account_id, record.user_arn or "", record.user_id, tags=dict(key.tags)
-        )
-    return Caller(principal, akid, record.user_id), key.secret
+    return key.caller, key.secret
 
 
 def _role_tags(state: AppState, role_id: str) -> tuple[tuple[str, str], ...]:
@@ -119,15 +122,27 @@ def session_principal(state: AppState, claims: SessionClaims) -> Principal:
     return Principal("User", acct, claims.principal_arn, claims.principal_id, tags=dict(claims.tags))
 
 
-def _claims(state: AppState, token: str, akid: str) -> SessionClaims:
-    """The claims of a session token presented with ``akid``; a token that opened once is
-    remembered (clients send the same token with every request of a session), so the next
-    requests skip the decryption. Expiry and revocation are checked on every request."""
-    cached = state.session_tokens.get((akid, token))
-    if cached is None:
-        cached = open_token(token, akid, state.keyring.sessions)
-        state.session_tokens.put((akid, token), cached)
-    return cached
+def _opened(state: AppState, token: str, akid: str) -> OpenedToken:
+    """The token's claims, decrypted on first sight only. Expiry and revocation are checked on
+    every request by the caller of this."""
+    opened = state.session_tokens.get((akid, token))
+    if opened is None:
+        opened = OpenedToken(open_token(token, akid, state.keyring.sessions))
+        state.session_tokens.put((akid, token), opened)
+    return opened
+
+
+def _session_caller(state: AppState, opened: OpenedToken, akid: str) -> Caller:
+    """The Caller of a session, rebuilt when the IAM generation moved (role tags may have)."""
+    generation = state.generation.get()
+    built = opened.built
+    if built is not None and built[0] == generation:
+        return built[1]
+    claims = opened.claims
+    user_id = claims.principal_id if claims.kind == "user" else None
+    caller = Caller(session_principal(state, claims), akid, user_id, claims)
+    opened.built = (generation, caller)  # one attribute: threads never see a torn pair
+    return caller
 
 
 def _temporary(
@@ -137,15 +152,15 @@ def _temporary(
     if not signed.security_token:
         raise key_error("unknown_key", service)
     try:
-        claims = _claims(state, signed.security_token, akid)
+        opened = _opened(state, signed.security_token, akid)
     except InvalidSessionToken as exc:
         raise key_error("bad_token", service) from exc
+    claims = opened.claims
     if now.timestamp() >= claims.expires_at:
         raise key_error("expired_token", service)
     if akid in state.revoked.get():
         raise key_error("bad_token", service)
-    user_id = claims.principal_id if claims.kind == "user" else None
-    return Caller(session_principal(state, claims), akid, user_id, claims), claims.secret_access_key
+    return _session_caller(state, opened, akid), claims.secret_access_key
 
 
 def identify(state: AppState, signed: sigv4.SignedRequest, service: str, now: datetime) -> tuple[Caller, str]:

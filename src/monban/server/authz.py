@@ -17,6 +17,7 @@ from monban.policy import (
     PolicyKind,
     PolicySet,
     denial_clause,
+    evaluate,
     load_policy,
 )
 from monban.protocol.errors import AwsError
@@ -176,8 +177,6 @@ def decide(
     is_trust_policy: bool = False,
 ) -> Decision:
     """The engine's Decision for one request, without raising."""
-    from monban.policy import evaluate
-
     request = AuthzRequest(
         principal=caller.principal,
         action=action,

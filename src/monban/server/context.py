@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from monban.policy.context import RequestContext
 from monban.server.principal import Caller, RequestInfo
@@ -58,10 +59,60 @@ def base_context(caller: Caller, info: RequestInfo) -> ContextValues:
     return values
 
 
+Normalized = dict[str, tuple[str, ...]]
+_TRUE, _FALSE = ("true",), ("false",)
+_clock: tuple[int, tuple[str, ...], tuple[str, ...]] = (-1, (), ())
+
+
+def _merge(values: Normalized, more: Mapping[str, str | Sequence[str] | None]) -> None:
+    """Add ``more`` to normalised ``values``: keys lower-cased, a None value removes the key."""
+    for key, value in more.items():
+        name = key.lower()
+        if value is None:
+            values.pop(name, None)
+        else:
+            values[name] = (value,) if isinstance(value, str) else tuple(value)
+
+
+def caller_keys(caller: Caller) -> Normalized:
+    """The caller's principal and session keys, normalised once per ``Caller`` (authentication
+    reuses a Caller across requests within an IAM generation) and kept on it."""
+    keys = caller.context_keys
+    if keys is None:
+        values: ContextValues = {}
+        _principal_keys(caller, values)
+        _session_keys(caller, values)
+        keys = {}
+        _merge(keys, values)
+        object.__setattr__(caller, "context_keys", keys)  # a memo on an immutable Caller
+    return keys
+
+
+def _time_keys(now: datetime) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """aws:CurrentTime and aws:EpochTime, formatted once per second (strftime is a hot spot)."""
+    global _clock
+    second = int(now.timestamp())
+    clock = _clock
+    if clock[0] != second:
+        clock = (second, (now.strftime("%Y-%m-%dT%H:%M:%SZ"),), (str(second),))
+        _clock = clock  # one tuple swap: safe for threads reading it at the same time
+    return clock[1], clock[2]
+
+
 def request_context(
     caller: Caller, info: RequestInfo, extra: Mapping[str, str | Sequence[str] | None] | None = None
 ) -> RequestContext:
-    values = base_context(caller, info)
+    """The same keys as ``base_context`` plus ``extra``, built from the caller's normalised keys
+    (the per-request part is seven keys)."""
+    values = dict(caller_keys(caller))
+    values["aws:currenttime"], values["aws:epochtime"] = _time_keys(info.now)
+    values["aws:securetransport"] = _TRUE if info.secure else _FALSE
+    values["aws:sourceip"] = (info.source_ip,)
+    values["aws:requestedregion"] = (info.region,)
+    values["aws:useragent"] = (info.user_agent,)
+    values["aws:viaawsservice"] = _FALSE
+    if info.extra_context:
+        _merge(values, info.extra_context)
     if extra:
-        values.update(extra)
-    return RequestContext(values)
+        _merge(values, extra)
+    return RequestContext.of_normalized(values)

@@ -21,6 +21,8 @@ class Caller:
     access_key_id: str | None = None
     user_id: str | None = None
     session: SessionClaims | None = None
+    # the caller's condition keys, normalised once (``server.context.caller_keys``)
+    context_keys: dict[str, tuple[str, ...]] | None = field(default=None, compare=False, repr=False)
 
     @property
     def account(self) -> str:
@@ -37,6 +39,15 @@ class Caller:
     @property
     def is_anonymous(self) -> bool:
         return self.principal.type == "Anonymous"
+
+
+@dataclass(slots=True)
+class OpenedToken:
+    """A session token that opened once (clients send the same token with every request of a
+    session), and the Caller last built from it with the IAM generation it was built in."""
+
+    claims: SessionClaims
+    built: tuple[int, Caller] | None = None
 
 
 ANONYMOUS = Caller(Principal(type="Anonymous", account="", arn="*", unique_id="anonymous"))

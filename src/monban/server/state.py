@@ -27,7 +27,7 @@ from typing import Generic, ParamSpec, TypeVar, cast
 from sqlalchemy import select
 
 from monban.credentials.keyring import KeyRing
-from monban.credentials.session import SessionClaims
+from monban.server.principal import OpenedToken
 from monban.settings import Settings
 from monban.sigv4 import SigningKeyCache
 from monban.store.accounts import read_generation
@@ -76,11 +76,15 @@ class LruCache(Generic[K, V]):
         self._lock = threading.Lock()
 
     def get(self, key: K) -> V | None:
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
+        """Lock-free: each OrderedDict operation is atomic under the GIL (the keys are tuples of
+        str and int, whose hashing runs no Python code); the lock orders only ``put``'s trim."""
+        value = self._items.get(key)
+        if value is not None:
+            try:  # noqa: SIM105 - contextlib.suppress costs more than the lookup it guards
                 self._items.move_to_end(key)
-            return value
+            except KeyError:  # trimmed by a put in another thread meanwhile
+                pass
+        return value
 
     def put(self, key: K, value: V) -> None:
         with self._lock:
@@ -145,7 +149,7 @@ class AppState:
         self.revoked: Refreshing[frozenset[str]] = Refreshing(ttl, self._read_revoked)
         self.accounts: Refreshing[frozenset[str]] = Refreshing(ttl, self._read_accounts)
         self.entity_cache: LruCache[tuple[object, ...], object] = LruCache(10_000)
-        self.session_tokens: LruCache[tuple[str, str], SessionClaims] = LruCache(2048)
+        self.session_tokens: LruCache[tuple[str, str], OpenedToken] = LruCache(2048)
         self.signing_keys = SigningKeyCache()
         self._threads = ThreadPoolExecutor(DB_THREADS, thread_name_prefix="monban-db")
         # The writers of one worker take turns here rather than in SQLite's busy handler, whose
