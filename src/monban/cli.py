@@ -65,6 +65,9 @@ def serve(args: argparse.Namespace) -> int:
         loop="uvloop",
         http="httptools",
         access_log=False,
+        # aws:SourceIp is the TCP peer, as in AWS: no client may claim another address with
+        # X-Forwarded-For (uvicorn would trust it from 127.0.0.1, i.e. from every local client)
+        proxy_headers=False,
     )
     return 0
 
