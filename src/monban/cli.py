@@ -36,6 +36,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from monban.server.asgi import SETTINGS_ENV, settings_to_env
     from monban.server.boot import banner, boot
+    from monban.server.http import CoalescingHttpToolsProtocol
 
     settings = Settings(
         host=args.host,
@@ -63,7 +64,7 @@ def serve(args: argparse.Namespace) -> int:
         workers=settings.workers,
         log_level=args.log_level,
         loop="uvloop",
-        http="httptools",
+        http=CoalescingHttpToolsProtocol,  # httptools, one write per response (server/http.py)
         access_log=False,
         # aws:SourceIp is the TCP peer, as in AWS: no client may claim another address with
         # X-Forwarded-For (uvicorn would trust it from 127.0.0.1, i.e. from every local client)
