@@ -1,8 +1,9 @@
 """``make bench``: every benchmark, each as a ratio to a peer measured in the same run.
 
 Prints one markdown table (IAM GetUser, STS AssumeRole, S3 GetObject and PutObject, each with
---workers 1 and 2), the notes of the benches, how the figures were taken, and the policy engine's
-micro-benchmark summary (``bench/policy_bench.py``; ``--no-policy`` skips it).
+--workers 1 and 2), the notes of the benches, how the figures were taken, the policy engine's
+micro-benchmark summary (``bench/policy_bench.py``; ``--no-policy`` skips it) and SigV4
+verification beside botocore's signer (``bench/sigv4_bench.py``).
 
     .venv/bin/python bench/run.py [--seconds 10] [--no-policy] [--no-memory]
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import iam_bench, s3_bench, sts_bench
+from bench import iam_bench, s3_bench, sigv4_bench, sts_bench
 from bench.common import HEADER, conditions, have_wrk
 
 
@@ -49,6 +50,10 @@ def main() -> int:
     notes = [line for line in lines if not line.startswith("|")] + [started]
     if not args.no_policy:
         notes += policy_summary()
+    notes.append(
+        "SigV4 (bench/sigv4_bench.py), µs per request, signing-key cache warm:\n\n"
+        + "\n".join(sigv4_bench.summary())
+    )
     for note in notes:
         print(f"\n{note}")
     return 0
