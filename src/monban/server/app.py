@@ -12,7 +12,6 @@ writes the response itself, with no framework objects in between. S3 handlers ge
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
@@ -23,7 +22,7 @@ from monban import sigv4
 from monban.protocol.errors import AwsError
 from monban.protocol.query import decode_form
 from monban.protocol.xml import IAM_NS, query_error
-from monban.server.principal import RequestInfo
+from monban.server.principal import request_info
 from monban.server.query_front import VERSIONS, QueryResponse, run_query, sigv4_error
 from monban.server.state import AppState
 from monban.services.s3.front import handle_s3
@@ -51,21 +50,6 @@ def request_id() -> str:
 
 
 _VARIANT = "89ab"
-
-
-def request_info(
-    state: AppState, scope: Scope, http: sigv4.HttpRequest, signed: sigv4.SignedRequest | None, rid: str
-) -> RequestInfo:
-    client = scope.get("client")
-    return RequestInfo(
-        request_id=rid,
-        now=datetime.now(UTC),
-        source_ip=client[0] if client else "127.0.0.1",
-        user_agent=http.header("user-agent") or "",
-        secure=scope.get("scheme") == "https",
-        region=signed.scope.region if signed else state.settings.region,
-        host=http.header("host") or "",
-    )
 
 
 def _is_query(scope: Scope, http: sigv4.HttpRequest) -> bool:
@@ -141,7 +125,7 @@ async def query_endpoint(
     except sigv4.SigV4Error as exc:
         mapped = sigv4_error(exc)
         return QueryResponse(mapped.status, query_error(mapped, IAM_NS, rid), rid)
-    info = request_info(state, scope, http, signed, rid)
+    info = request_info(scope, http, signed, rid, state.settings.region)
     return await run_query(state, _service(signed, params), http, signed, params, body, info)
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from monban.credentials.session import SessionClaims
 from monban.policy.types import Principal
+from monban.sigv4.model import HttpRequest, SignedRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,3 +68,24 @@ class RequestInfo:
     region: str
     host: str = ""
     extra_context: dict[str, str] = field(default_factory=dict)
+
+
+def request_info(
+    scope: Mapping[str, Any],
+    http: HttpRequest,
+    signed: SignedRequest | None,
+    request_id: str,
+    default_region: str,
+) -> RequestInfo:
+    """What an HTTP request tells the condition keys: its ASGI scope (the TCP peer, the scheme),
+    its headers, and the region its signature names (``default_region`` when unsigned)."""
+    client = scope.get("client")
+    return RequestInfo(
+        request_id=request_id,
+        now=datetime.now(UTC),
+        source_ip=client[0] if client else "127.0.0.1",
+        user_agent=http.header("user-agent") or "",
+        secure=scope.get("scheme") == "https",
+        region=signed.scope.region if signed else default_region,
+        host=http.header("host") or "",
+    )

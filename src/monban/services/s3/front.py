@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from monban import sigv4
 from monban.protocol.errors import AwsError
 from monban.protocol.xml import s3_error
 from monban.server.auth import identify, valid_region
-from monban.server.principal import ANONYMOUS, Caller, RequestInfo
+from monban.server.principal import ANONYMOUS, Caller, RequestInfo, request_info
 from monban.server.state import AppState
 from monban.services.s3 import buckets, complete, copy, listing, multipart, objects, policy, uploads  # noqa: F401
 from monban.services.s3.call import S3Call
@@ -45,26 +44,6 @@ def _request_id() -> str:
 
 def _presigned(http: sigv4.HttpRequest) -> bool:
     return "X-Amz-Algorithm=" in http.query
-
-
-def _info(
-    state: AppState,
-    request: Request,
-    http: sigv4.HttpRequest,
-    signed: sigv4.SignedRequest | None,
-    request_id: str,
-) -> RequestInfo:
-    scope = request.scope
-    client = scope.get("client")
-    return RequestInfo(
-        request_id=request_id,
-        now=datetime.now(UTC),
-        source_ip=client[0] if client else "127.0.0.1",
-        user_agent=http.header("user-agent") or "",
-        secure=scope.get("scheme") == "https",
-        region=signed.scope.region if signed else state.settings.region,
-        host=http.header("host") or "",
-    )
 
 
 def authenticate(
@@ -143,7 +122,7 @@ async def _dispatch(
         signed = sigv4.parse(http)
     except sigv4.SigV4Error as exc:
         raise from_sigv4(exc, None, presigned=_presigned(http), region=state.settings.region) from exc
-    info = _info(state, request, http, signed, request_id)
+    info = request_info(request.scope, http, signed, request_id, state.settings.region)
     caller, secret = await state.run_cached(authenticate, state, http, signed, info)
     _check_names(where)
     call = S3Call(state, request, http, signed, caller, secret, info, where, _blobs(state.settings.data_dir))
