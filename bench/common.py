@@ -10,6 +10,7 @@ otherwise look quick. Nothing here is a pass/fail threshold.
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
 import re
@@ -71,32 +72,34 @@ class Running:
 
 
 @contextmanager
-def monban(config_yaml: str, *extra: str) -> Iterator[Running]:
-    """A monban server on a fresh data dir, with ``config_yaml`` as its bootstrap file."""
+def monban(config_yaml: str | None, *extra: str) -> Iterator[Running]:
+    """A monban server on a fresh data dir, with ``config_yaml`` as its bootstrap file (None: no
+    bootstrap file; one account is generated, its root key in ``<data dir>/credentials``)."""
     with tempfile.TemporaryDirectory(prefix="monban-bench-") as tmp:
-        config = Path(tmp) / "bootstrap.yaml"
-        config.write_text(config_yaml)
+        cmd = [sys.executable, "-m", "monban.cli", "serve", "--data-dir", tmp, *extra]
+        if config_yaml is not None:
+            config = Path(tmp) / "bootstrap.yaml"
+            config.write_text(config_yaml)
+            cmd += ["--config", str(config)]
         port = free_port()
-        cmd = [
-            sys.executable,
-            "-m",
-            "monban.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--data-dir",
-            tmp,
-            "--config",
-            str(config),
-            *extra,
-        ]
-        process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [*cmd, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         running = Running(f"http://127.0.0.1:{port}", process, Path(tmp))
         try:
             wait_http(running.endpoint + "/_monban/health")
             yield running
         finally:
             running.stop()
+
+
+def root_key(server: Running) -> tuple[str, str]:
+    """The first account's root key, from the credentials file start-up wrote."""
+    assert server.data_dir is not None
+    parser = configparser.ConfigParser()
+    parser.read(server.data_dir / "credentials")
+    section = parser[parser.sections()[0]]
+    return section["aws_access_key_id"], section["aws_secret_access_key"]
 
 
 @contextmanager

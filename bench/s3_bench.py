@@ -13,15 +13,11 @@ Run: ``.venv/bin/python bench/s3_bench.py [--seconds 10]`` (needs wrk: ``apt-get
 from __future__ import annotations
 
 import argparse
-import configparser
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +31,13 @@ from bench.common import (
     Running,
     WrkResult,
     conditions,
-    free_port,
     have_wrk,
     measure,
+    monban,
     moto,
+    root_key,
     row,
     signed,
-    wait_http,
 )
 
 REGION = "us-east-1"
@@ -59,30 +55,6 @@ def _client(service: str, endpoint: str, key: tuple[str, str], token: str | None
         aws_session_token=token,
         config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
     )
-
-
-@contextmanager
-def monban_server(workers: int = 1) -> Iterator[Running]:
-    """A monban server on a fresh data dir (no bootstrap file: everything is set up by API)."""
-    with tempfile.TemporaryDirectory(prefix="monban-s3-bench-") as tmp:
-        port = free_port()
-        cmd = [sys.executable, "-m", "monban.cli", "serve", "--port", str(port), "--data-dir", tmp]
-        cmd += ["--workers", str(workers)]
-        process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        running = Running(f"http://127.0.0.1:{port}", process, Path(tmp))
-        try:
-            wait_http(running.endpoint + "/_monban/health")
-            yield running
-        finally:
-            running.stop()
-
-
-def _monban_root(server: Running) -> tuple[str, str]:
-    assert server.data_dir is not None
-    parser = configparser.ConfigParser()
-    parser.read(server.data_dir / "credentials")
-    section = parser[parser.sections()[0]]
-    return section["aws_access_key_id"], section["aws_secret_access_key"]
 
 
 def role_session(endpoint: str, admin: tuple[str, str], bucket: str) -> tuple[tuple[str, str], str]:
@@ -161,7 +133,7 @@ def get_and_put(
 
 
 def _setup_monban(server: Running, bucket: str) -> tuple[tuple[str, str], str]:
-    root = _monban_root(server)
+    root = root_key(server)
     _client("s3", server.endpoint, root).create_bucket(Bucket=bucket)
     return role_session(server.endpoint, root, bucket)
 
@@ -218,7 +190,7 @@ def run(seconds: int = 10, with_memory: bool = True) -> list[str]:
         moto_get, moto_put = get_and_put(peer.endpoint, key, token, bucket, "moto", seconds)
     rows, notes = [], []
     for workers in (1, 2):
-        with monban_server(workers) as server:
+        with monban(None, "--workers", str(workers)) as server:
             key, token = _setup_monban(server, bucket)
             get, put = get_and_put(server.endpoint, key, token, bucket, "monban", seconds)
             rows.append(row(f"S3 GetObject 4 KiB (role session), --workers {workers}", get, moto_get))

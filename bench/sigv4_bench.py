@@ -39,13 +39,11 @@ from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.* when run as a script
 
-from bench.common import FORM, REGION  # noqa: E402
-from bench.sts_bench import body as assume_role_body  # noqa: E402
-from monban import sigv4  # noqa: E402
+from bench.common import FORM, REGION
+from bench.sts_bench import body as assume_role_body
+from monban import sigv4
 
 KEY_ID, SECRET = "ASIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 TOKEN = base64.b64encode(random.Random(7).randbytes(525)).decode()  # 700 characters, like STS's

@@ -11,15 +11,10 @@ sealed session token. Needs wrk (Debian: ``apt-get install -y wrk``); installs n
 from __future__ import annotations
 
 import argparse
-import configparser
 import sqlite3
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
@@ -31,13 +26,13 @@ from bench.common import (
     Running,
     WrkResult,
     conditions,
-    free_port,
     have_wrk,
     measure,
+    monban,
     moto,
+    root_key,
     row,
     signed_query,
-    wait_http,
 )
 
 TRUST_ROOT = (
@@ -57,22 +52,6 @@ def body(role_arn: str) -> str:
     return urllib.parse.urlencode({**fields, "RoleSessionName": "bench"})
 
 
-@contextmanager
-def monban_server(workers: int) -> Iterator[Running]:
-    """A fresh monban (one generated account; its root key in <data dir>/credentials)."""
-    with tempfile.TemporaryDirectory(prefix="monban-sts-bench-") as tmp:
-        port = free_port()
-        cmd = [sys.executable, "-m", "monban.cli", "serve", "--port", str(port), "--data-dir", tmp]
-        cmd += ["--workers", str(workers)]
-        process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        running = Running(f"http://127.0.0.1:{port}", process, Path(tmp))
-        try:
-            wait_http(running.endpoint + "/_monban/health")
-            yield running
-        finally:
-            running.stop()
-
-
 def client(service: str, endpoint: str, key: tuple[str, str]) -> object:
     return boto3.client(
         service,
@@ -83,20 +62,9 @@ def client(service: str, endpoint: str, key: tuple[str, str]) -> object:
     )
 
 
-def root_key(data_dir: Path) -> tuple[str, tuple[str, str]]:
-    parser = configparser.ConfigParser()
-    parser.read(data_dir / "credentials")
-    section = parser.sections()[0]
-    return section.removeprefix("monban-"), (
-        parser[section]["aws_access_key_id"],
-        parser[section]["aws_secret_access_key"],
-    )
-
-
 def monban_setup(running: Running) -> tuple[tuple[str, str], str]:
     """alice (no policies) and a role whose trust policy names her: same-account trust suffices."""
-    assert running.data_dir is not None
-    _account, root = root_key(running.data_dir)
+    root = root_key(running)
     iam = client("iam", running.endpoint, root)
     alice = iam.create_user(UserName="alice")["User"]
     key = iam.create_access_key(UserName="alice")["AccessKey"]
@@ -162,7 +130,7 @@ def run(seconds: int = 10) -> list[str]:
         theirs = assume_role(peer.endpoint, key, role_arn, "moto", seconds)
     rows, notes = [], []
     for workers in (1, 2):
-        with monban_server(workers) as server:
+        with monban(None, "--workers", str(workers)) as server:
             assert server.data_dir is not None
             key, role_arn = monban_setup(server)
             before = database_footprint(server.data_dir)

@@ -4,24 +4,18 @@ anonymous callers, and never fails the request."""
 
 from __future__ import annotations
 
-import secrets
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import event
 
-from monban.credentials.keyring import KeyRing
 from monban.credentials.session import SessionClaims
 from monban.policy.types import Principal
 from monban.server.principal import ANONYMOUS, Caller, RequestInfo
 from monban.server.state import AppState
 from monban.services.iam.access_keys import LAST_USED_INTERVAL, note_key_use
-from monban.settings import Settings
 from monban.store.accounts import add_access_key, ensure_account
-from monban.store.db import Database, sqlite_url
+from monban.store.db import Database
 from monban.store.models import AccessKey
 
 ACCOUNT = "111122223333"
@@ -33,14 +27,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def state(tmp_path: Path) -> Iterator[AppState]:
-    db = Database(sqlite_url(tmp_path))
-    db.migrate()
-    yield AppState(Settings(data_dir=tmp_path), db, KeyRing.from_master(secrets.token_bytes(32)))
-    db.dispose()
 
 
 def _key(state: AppState) -> str:

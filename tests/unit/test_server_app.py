@@ -5,32 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from monban.credentials.keyring import KeyRing
 from monban.server.app import MonbanApp, build_app, request_id
 from monban.server.state import AppState
-from monban.settings import Settings
 from monban.store.accounts import ensure_account
-from monban.store.db import Database, sqlite_url
 
 Message = dict[str, Any]
 
 
 @pytest.fixture
-def app(tmp_path: Path) -> Iterator[MonbanApp]:
-    db = Database(sqlite_url(tmp_path))
-    db.migrate()
-    with db.transaction() as session:
+def app(state: AppState) -> MonbanApp:
+    with state.db.transaction() as session:
         ensure_account(session, "111122223333")
-    yield build_app(AppState(Settings(data_dir=tmp_path), db, KeyRing.from_master(secrets.token_bytes(32))))
-    db.dispose()
+    return build_app(state)
 
 
 def call(

@@ -5,26 +5,12 @@ waiting threads, and no stale value trusted after an invalidation."""
 from __future__ import annotations
 
 import asyncio
-import secrets
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from monban.credentials.keyring import KeyRing
 from monban.server.state import AppState, NeedsThread, Refreshing, on_event_loop
-from monban.settings import Settings
-from monban.store.db import Database, sqlite_url
-
-
-@pytest.fixture
-def state(tmp_path: Path) -> Iterator[AppState]:
-    db = Database(sqlite_url(tmp_path))
-    db.migrate()
-    yield AppState(Settings(data_dir=tmp_path), db, KeyRing.from_master(secrets.token_bytes(32)))
-    db.dispose()
 
 
 def test_the_database_is_out_of_reach_on_the_event_loop(state: AppState) -> None:

@@ -7,6 +7,7 @@ wraps it as ``<{Action}Response><{Action}Result>…</…><ResponseMetadata>…``
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping
 from datetime import datetime
@@ -23,10 +24,17 @@ class Raw(str):
     """Already-rendered XML that the renderer inserts as is."""
 
 
+@functools.lru_cache(maxsize=1024)
+def utc_text(epoch_second: int) -> str:
+    """``2026-11-27T20:00:00Z`` for a Unix second: how IAM and STS print times, and the form of the
+    time condition keys. Memoised: requests format the current second (and its expiry an hour on)
+    over and over, and strftime is a hot spot."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_second))
+
+
 def iso8601(value: datetime) -> str:
-    """``2026-11-27T20:00:00Z`` (seconds precision, UTC), as IAM and STS print times
-    (``time.strftime`` of the epoch second: half the cost of ``astimezone().strftime()``)."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(value.timestamp() // 1))
+    """``value`` (any zone) as ``utc_text`` prints it, to the second."""
+    return utc_text(int(value.timestamp() // 1))
 
 
 def _scalar(value: Any) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from monban.policy.context import RequestContext
+from monban.protocol.xml import utc_text
 from monban.server.principal import Caller, RequestInfo
 
 ContextValues = dict[str, str | Sequence[str] | None]
@@ -61,7 +62,6 @@ def base_context(caller: Caller, info: RequestInfo) -> ContextValues:
 
 Normalized = dict[str, tuple[str, ...]]
 _TRUE, _FALSE = ("true",), ("false",)
-_clock: tuple[int, tuple[str, ...], tuple[str, ...]] = (-1, (), ())
 
 
 def _merge(values: Normalized, more: Mapping[str, str | Sequence[str] | None]) -> None:
@@ -89,14 +89,9 @@ def caller_keys(caller: Caller) -> Normalized:
 
 
 def _time_keys(now: datetime) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """aws:CurrentTime and aws:EpochTime, formatted once per second (strftime is a hot spot)."""
-    global _clock
+    """aws:CurrentTime and aws:EpochTime."""
     second = int(now.timestamp())
-    clock = _clock
-    if clock[0] != second:
-        clock = (second, (now.strftime("%Y-%m-%dT%H:%M:%SZ"),), (str(second),))
-        _clock = clock  # one tuple swap: safe for threads reading it at the same time
-    return clock[1], clock[2]
+    return (utc_text(second),), (str(second),)
 
 
 def request_context(

@@ -65,5 +65,6 @@ class CoalescingTransport:
 class CoalescingHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's ``httptools`` protocol over a ``CoalescingTransport``."""
 
+    # uvicorn narrows asyncio.Protocol's BaseTransport to Transport here; so does this override
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(cast(asyncio.Transport, CoalescingTransport(transport, self.loop)))

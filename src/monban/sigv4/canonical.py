@@ -120,10 +120,8 @@ def _encode_text(text: str) -> str:
 def _request_query(request: HttpRequest, omit: Collection[str]) -> str:
     """``canonical_query`` of the request's query, reusing its decoded pairs when it has to decode."""
     query = request.query
-    if not query:
-        return ""
-    if query.isascii():
-        return _encode_ascii_query(query, omit)
+    if not query or query.isascii():
+        return canonical_query(query, omit=omit)
     return _encode_query(request.query_pairs(), omit)
 
 

@@ -9,7 +9,6 @@ the database: a session is stateless (DESIGN.md, "Stateless credentials").
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -35,7 +34,7 @@ from monban.policy import (
     Principal,
     RequestContext,
 )
-from monban.protocol.xml import Raw
+from monban.protocol.xml import Raw, utc_text
 from monban.store import iam_read
 from monban.store.iam_read import PolicyText
 from monban.store.models import Role
@@ -132,19 +131,10 @@ class Issued:
         }
 
 
-_expiry: tuple[int, Raw] = (-1, Raw(""))
-
-
 def expiration_text(epoch: int) -> Raw:
     """``2026-11-27T20:00:00Z``, as the XML renderer prints a datetime (only digits and ``-:TZ``:
-    nothing to escape). Sessions minted in the same second with the same duration expire in the
-    same second, so the last text is kept (formatting is a hot spot)."""
-    global _expiry
-    memo = _expiry
-    if memo[0] != epoch:
-        memo = (epoch, Raw(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))))
-        _expiry = memo  # one tuple swap: safe for threads reading it at the same time
-    return memo[1]
+    nothing to escape)."""
+    return Raw(utc_text(epoch))
 
 
 _SECRET_END = KEY_ID_RANDOM_BYTES + ids.SECRET_RANDOM_BYTES
