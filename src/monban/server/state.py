@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Generic, ParamSpec, TypeVar, cast
@@ -46,6 +47,8 @@ P = ParamSpec("P")
 # threads of Starlette's pool, 32 concurrent requests exhausted it and waited 30 s for connections.
 DB_THREADS = 2
 
+log = logging.getLogger("monban")
+
 _ON_LOOP: ContextVar[bool] = ContextVar("monban_on_event_loop", default=False)
 
 
@@ -65,6 +68,12 @@ def on_event_loop() -> Iterator[None]:
         yield
     finally:
         _ON_LOOP.reset(token)
+
+
+def _log_failure(future: Future[object]) -> None:
+    error = None if future.cancelled() else future.exception()
+    if error is not None:
+        log.error("background work failed", exc_info=error)
 
 
 class LruCache(Generic[K, V]):
@@ -194,6 +203,14 @@ class AppState:
         """``fn`` on a database thread."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._threads, functools.partial(fn, *args, **kwargs))
+
+    def in_background(self, fn: Callable[P, object], *args: P.args, **kwargs: P.kwargs) -> None:
+        """``fn`` on a database thread, not awaited: housekeeping no answer depends on (a failure
+        is logged, and so is a pool that no longer takes work, at shut-down)."""
+        try:
+            self._threads.submit(fn, *args, **kwargs).add_done_callback(_log_failure)
+        except RuntimeError:
+            log.warning("background work dropped: the worker is shutting down")
 
     async def run_cached(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """``fn`` on the event loop when the caches answer it, else from the start on a database

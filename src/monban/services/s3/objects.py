@@ -25,7 +25,7 @@ from monban.services.s3.metadata import UploadMeta, checksum_headers, object_hea
 from monban.services.s3.names import bucket_arn, object_arn
 from monban.services.s3.registry import empty, operation, xml_response
 from monban.services.s3.repo import ObjectInfo
-from monban.services.s3.storage import RangeReader, Segment
+from monban.services.s3.storage import RangeReader, Segment, file_ids
 from monban.services.s3.upload import receive
 from monban.store.db import Database, WouldBlock
 
@@ -97,6 +97,31 @@ def commit_object(call: S3Call, info: ObjectInfo) -> None:
     call.blobs.delete(replaced)
 
 
+def commit_object_now(call: S3Call, info: ObjectInfo) -> None:
+    """``commit_object`` on the event loop (SQLite), or ``WouldBlock`` having written nothing.
+
+    Writing over an object stored in files is left to a thread too: its files are deleted after
+    the commit, before the answer, which is no work for the loop. A due WAL checkpoint runs on a
+    thread after the answer."""
+    state = call.state
+    db = state.db
+    if db.loop_writer is None or not state.write_lock.acquire(blocking=False):
+        raise WouldBlock
+
+    def check(existing: ObjectInfo | None) -> None:
+        if existing is not None and file_ids(existing.segments):
+            raise WouldBlock
+        check_write_conditions(call, existing, info.key)
+
+    try:
+        replaced = repo.put_object_row_now(db, info, check)
+    finally:
+        state.write_lock.release()
+    assert not replaced  # an object in its row replaced by another: no file to delete
+    if db.loop_writer.checkpoint_due():
+        state.in_background(db.checkpoint)
+
+
 def new_object(
     call: S3Call, meta: UploadMeta, segments: tuple[Segment, ...], received: Received
 ) -> ObjectInfo:
@@ -135,7 +160,12 @@ async def put_object(call: S3Call) -> Response:
         commit_object(call, info)
         return info
 
-    info = await receive(call, then, inline_limit=INLINE_OBJECT)
+    def then_now(segment: Segment, received: Received) -> ObjectInfo:
+        info = new_object(call, meta, (segment,), received)
+        commit_object_now(call, info)
+        return info
+
+    info = await receive(call, then, inline_limit=INLINE_OBJECT, then_now=then_now)
     return empty(200, write_headers(info))
 
 

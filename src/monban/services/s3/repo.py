@@ -251,6 +251,16 @@ def put_object_row(
         return _put_row_driver(cursor, _driver(db.engine.dialect), info, check)
 
 
+def put_object_row_now(
+    db: Database, info: ObjectInfo, check: Callable[[ObjectInfo | None], None]
+) -> tuple[str, ...]:
+    """``put_object_row`` from the event loop (SQLite only), through ``db.LoopWriter``:
+    ``db.WouldBlock``, having written nothing, when it cannot commit without waiting."""
+    assert db.loop_writer is not None
+    with db.loop_writer.transaction() as cursor:
+        return _put_row_driver(cursor, _driver(db.engine.dialect), info, check)
+
+
 def _put_row_driver(
     cursor: sqlite3.Cursor,
     statements: _DriverObjects,

@@ -5,6 +5,10 @@ body is renamed into place (a body that came in one piece is written whole once 
 kept for its row when small), and ``then`` (the metadata commit) runs right after in the same worker
 thread. If the client disconnects, a check fails or the commit fails, the blob is removed — no
 half-written object is ever visible.
+
+A small body kept for its row touches no file, so its commit may run on the event loop
+(``then_now``, which writes through ``db.LoopWriter``); when that would wait, it raises
+``WouldBlock`` having committed nothing, and ``then`` runs on a thread instead.
 """
 
 from __future__ import annotations
@@ -15,54 +19,74 @@ from typing import TypeVar
 from monban.services.s3.body import MAX_OBJECT, BodySink, Received, check_size, stream_into
 from monban.services.s3.call import S3Call
 from monban.services.s3.storage import BlobWriter, Segment, inline
+from monban.store.db import WouldBlock
 
 T = TypeVar("T")
 
 
 class _Target:
-    """Where the body goes, in a worker thread. A body that arrives in one piece is kept until it
-    is verified, then becomes an inline segment (up to ``inline_limit`` bytes) or is written whole
-    (``BlobStore.put``); a longer one streams into a temp file created on its second piece."""
+    """Where the body goes, in a worker thread. A body is held in memory while it is one piece, or
+    at most ``inline_limit`` bytes; once verified it becomes an inline segment (up to
+    ``inline_limit`` bytes) or is written whole (``BlobStore.put``). A longer one streams into a
+    temp file created when it outgrows that."""
 
     def __init__(self, call: S3Call, inline_limit: int) -> None:
         self._call = call
         self._inline_limit = inline_limit
         self.writer: BlobWriter | None = None
-        self._first: bytes | None = None
+        self._held: list[bytes] = []
+        self._held_size = 0
 
     def write(self, data: bytes) -> None:
-        if self.writer is None and self._first is None:
-            self._first = bytes(data)
+        if self.writer is not None:
+            self.writer.write(data)
             return
-        if self.writer is None:
+        self._held.append(bytes(data))
+        self._held_size += len(data)
+        if len(self._held) > 1 and self._held_size > self._inline_limit:
             self.writer = self._call.blobs.create()
-            self.writer.write(self._first or b"")
-            self._first = None
-        self.writer.write(data)
+            for piece in self._held:
+                self.writer.write(piece)
+            self._held = []
 
     def commit(self) -> Segment:
         if self.writer is None:
-            first = self._first or b""
-            return inline(first) if len(first) <= self._inline_limit else self._call.blobs.put(first)
+            held = b"".join(self._held)
+            return inline(held) if len(held) <= self._inline_limit else self._call.blobs.put(held)
         return self.writer.commit()
 
     def discard(self) -> None:
-        self._first = None
+        self._held = []
         if self.writer is not None:
             self.writer.discard()
 
 
-def _finish(
-    call: S3Call, sink: BodySink, target: _Target, rest: bytes, then: Callable[[Segment, Received], T]
-) -> T:
+def _verified(sink: BodySink, target: _Target, rest: bytes) -> tuple[Segment, Received]:
     sink.feed(rest)
     received = sink.finish()
-    segment = target.commit()
+    return target.commit(), received
+
+
+def _then(call: S3Call, segment: Segment, received: Received, then: Callable[[Segment, Received], T]) -> T:
     try:
         return then(segment, received)
     except BaseException:
         call.blobs.delete([segment.blob_id])
         raise
+
+
+def _finish(
+    call: S3Call, sink: BodySink, target: _Target, rest: bytes, then: Callable[[Segment, Received], T]
+) -> T:
+    segment, received = _verified(sink, target, rest)
+    return _then(call, segment, received, then)
+
+
+def _arrived_whole(call: S3Call, limit: int) -> bool:
+    """Whether the body as sent (framing included) is at most ``limit`` bytes: then it is all in
+    ``stream_into``'s last piece, and in a ``_Target`` it stays in memory."""
+    length = call.header("content-length")
+    return length is not None and length.isascii() and length.isdigit() and int(length) <= limit
 
 
 async def receive(
@@ -71,12 +95,14 @@ async def receive(
     limit: int = MAX_OBJECT,
     default_checksum: str | None = None,
     inline_limit: int = -1,
+    then_now: Callable[[Segment, Received], T] | None = None,
 ) -> T:
     """Stream the body into a new blob, verify it, then run ``then(segment, received)``.
 
     ``default_checksum`` is computed when the request names no checksum (a part of an upload
     created with ``x-amz-checksum-algorithm``). A body of at most ``inline_limit`` bytes becomes
-    an inline segment (no file) for ``then`` to store in its row.
+    an inline segment (no file) for ``then`` to store in its row; given ``then_now``, such a body
+    is verified and committed on the event loop when ``then_now`` can do it without waiting.
     """
     check_size(call, limit)
     target = _Target(call, inline_limit)
@@ -84,7 +110,13 @@ async def receive(
     sink.writer = target
     try:
         rest = await stream_into(call, sink)
-        return await call.state.run_blocking(_finish, call, sink, target, rest, then)
+        if then_now is None or not _arrived_whole(call, inline_limit):
+            return await call.state.run_blocking(_finish, call, sink, target, rest, then)
+        segment, received = _verified(sink, target, rest)
+        try:
+            return then_now(segment, received)
+        except WouldBlock:
+            return await call.state.run_blocking(_then, call, segment, received, then)
     except BaseException:
         target.discard()
         raise
