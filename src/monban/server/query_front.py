@@ -23,6 +23,7 @@ from monban.server.auth import authenticate
 from monban.server.principal import Caller, RequestInfo
 from monban.server.state import AppState
 from monban.services.iam import OPERATIONS as IAM_OPERATIONS
+from monban.services.iam.access_keys import LAST_USED_INTERVAL, note_key_use
 from monban.services.query import Operation, QueryCall
 from monban.services.sts import OPERATIONS as STS_OPERATIONS
 from monban.services.sts.session_token import check_session_token_use
@@ -47,8 +48,6 @@ TABLES: Mapping[str, Mapping[str, Operation]] = {"iam": IAM_OPERATIONS, "sts": S
 def _key_use_due(state: AppState, caller: Caller) -> bool:
     """Whether to hand a long-term key's last-use note to a database thread now: at most once per
     ``LAST_USED_INTERVAL`` per key in this worker (``note_key_use`` keeps the same throttle)."""
-    from monban.services.iam.access_keys import LAST_USED_INTERVAL
-
     akid = caller.access_key_id
     if akid is None or caller.session is not None or not akid.startswith("AKIA"):
         return False
@@ -58,13 +57,6 @@ def _key_use_due(state: AppState, caller: Caller) -> bool:
         return False
     state.entity_cache.put(slot, moment)
     return True
-
-
-def _note_key_use(state: AppState, caller: Caller, info: RequestInfo, service: str) -> None:
-    """GetAccessKeyLastUsed bookkeeping (throttled: at most one write per key per minute)."""
-    from monban.services.iam.access_keys import note_key_use
-
-    note_key_use(state, caller, info, service)
 
 
 def sigv4_error(error: sigv4.SigV4Error) -> AwsError:
@@ -146,5 +138,5 @@ async def run_query(
     run = state.run_cached if operation is not None and operation.inline else state.run_blocking
     response = await run(handle_query, state, service, http, signed, params, body, info)
     if response.caller is not None and _key_use_due(state, response.caller):
-        await state.run_blocking(_note_key_use, state, response.caller, info, service)
+        await state.run_blocking(note_key_use, state, response.caller, info, service)
     return response
