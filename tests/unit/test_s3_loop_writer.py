@@ -11,7 +11,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing
+from contextlib import AbstractContextManager, closing, contextmanager
 from pathlib import Path
 from shutil import copyfile
 from types import SimpleNamespace
@@ -27,23 +27,13 @@ from monban.services.s3.objects import commit_object, commit_object_now
 from monban.services.s3.storage import BlobStore, Segment, inline
 from monban.services.s3.upload import _Target
 from monban.store.accounts import ensure_account
-from monban.store.db import Database, LoopWriter, WouldBlock, WriterLock, sqlite_url
+from monban.store.db import Database, LoopWriter, WouldBlock, WriterLock
 from monban.store.s3_models import Bucket
-from tests.unit.test_s3_store import NOW, _allow, _info, _locked
+from tests.unit.conftest import NOW
+from tests.unit.test_s3_store import _allow, _info, _locked
 
 IF_NONE = {"if-none-match": "*"}
 DEADLINE = 10.0  # seconds a poll for background work may take before the test gives up
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(sqlite_url(tmp_path))
-    database.migrate()
-    with database.transaction() as session:
-        ensure_account(session, "123456789012")
-        session.add(Bucket(name="b", account_id="123456789012", region="us-east-1", created_at=NOW))
-    yield database
-    database.dispose()
 
 
 def _writer(db: Database) -> LoopWriter:
@@ -169,24 +159,35 @@ def test_would_block_when_used_again_inside_its_own_transaction(db: Database) ->
     assert _region(db) == "outer" and _released(db)
 
 
-def test_would_block_while_another_thread_is_in_a_transaction(db: Database) -> None:
-    inside, leave = threading.Event(), threading.Event()
+@contextmanager
+def _held_by_another_thread(
+    hold: Callable[[], AbstractContextManager[Any]], inside: Callable[[Any], object] = lambda _value: None
+) -> Iterator[None]:
+    """While the block runs, another thread is inside ``hold()`` (having run ``inside`` there)."""
+    entered, leave = threading.Event(), threading.Event()
 
-    def hold() -> None:
-        with _writer(db).transaction() as cursor:
-            cursor.execute("UPDATE s3_buckets SET region = 'thread' WHERE name = 'b'")
-            inside.set()
+    def run() -> None:
+        with hold() as value:
+            inside(value)
+            entered.set()
             leave.wait(DEADLINE)
 
-    thread = threading.Thread(target=hold)
+    thread = threading.Thread(target=run)
     thread.start()
     try:
-        assert inside.wait(DEADLINE)
-        with pytest.raises(WouldBlock):
-            _set_region(db, "loop")
+        assert entered.wait(DEADLINE)
+        yield
     finally:
         leave.set()
         thread.join()
+
+
+def test_would_block_while_another_thread_is_in_a_transaction(db: Database) -> None:
+    def update(cursor: sqlite3.Cursor) -> None:
+        cursor.execute("UPDATE s3_buckets SET region = 'thread' WHERE name = 'b'")
+
+    with _held_by_another_thread(_writer(db).transaction, update), pytest.raises(WouldBlock):
+        _set_region(db, "loop")
     assert _region(db) == "thread" and _released(db)
 
 
@@ -412,22 +413,8 @@ def test_commit_object_now_stores_over_rows_and_leaves_file_objects_to_a_thread(
 def test_commit_object_now_would_block_while_a_thread_holds_the_write_lock(
     bucket_state: AppState, tmp_path: Path
 ) -> None:
-    holding, leave = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with bucket_state.write_lock:
-            holding.set()
-            leave.wait(DEADLINE)
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    try:
-        assert holding.wait(DEADLINE)
-        with pytest.raises(WouldBlock):
-            commit_object_now(_call(bucket_state, tmp_path), _info("k", (inline(b"1"),)))
-    finally:
-        leave.set()
-        thread.join()
+    with _held_by_another_thread(lambda: bucket_state.write_lock), pytest.raises(WouldBlock):
+        commit_object_now(_call(bucket_state, tmp_path), _info("k", (inline(b"1"),)))
     assert repo.read_object_now(bucket_state.db, "b", "k") is None
     assert _released(bucket_state.db)
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,23 +16,10 @@ from monban.protocol.errors import AwsError
 from monban.services.s3 import repo
 from monban.services.s3.repo import ObjectInfo
 from monban.services.s3.storage import INLINE, BlobStore, Segment, dump_segments, file_ids, inline
-from monban.store.accounts import ensure_account
 from monban.store.db import Database, LoopReader, WouldBlock, sqlite_file, sqlite_url
-from monban.store.s3_models import Bucket
+from tests.unit.conftest import NOW
 
-NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 STORED = NOW.replace(tzinfo=None)  # SQLite keeps no zone: Core hands UTC times back naive
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(sqlite_url(tmp_path))
-    database.migrate()
-    with database.transaction() as session:
-        ensure_account(session, "123456789012")
-        session.add(Bucket(name="b", account_id="123456789012", region="us-east-1", created_at=NOW))
-    yield database
-    database.dispose()
 
 
 def _locked(db: Database) -> bool:

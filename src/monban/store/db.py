@@ -12,7 +12,9 @@ one process ``AppState.write_lock`` orders the writers before they get here.
 
 Hot paths may skip SQLAlchemy's execution machinery on SQLite: a ``DriverStatement`` is a Core
 statement compiled once and run on the driver's cursor, in a ``Database.driver_transaction`` (a
-write) or through ``Database.loop_reader`` (a read the event loop may do itself: it never waits).
+write), through ``Database.loop_reader`` (a read the event loop may do itself: it never waits) or
+in a ``Database.loop_writer`` transaction (a write the event loop may do when it need not wait,
+else ``WouldBlock`` before anything is written).
 """
 
 from __future__ import annotations
@@ -193,16 +195,9 @@ class WouldBlock(Exception):
     """``LoopReader`` could not answer at once: do the read on a thread."""
 
 
-class LoopReader:
-    """A read-only SQLite connection the event loop may use, because it never waits.
-
-    In WAL mode a reader takes no lock a writer holds: each statement reads the last committed
-    snapshot (so this worker reads its own writes). The rare moments SQLite would make a reader
-    wait — another connection recovering the WAL after a crash, or closing the database as its last
-    user — answer SQLITE_BUSY at once here (busy timeout 0), as does a second caller while the
-    connection is in use: both raise ``WouldBlock`` for the caller to fall back to a thread, and
-    so does any other failure of the driver (the thread's read reports it, if it persists).
-    """
+class _LoopConnection:
+    """One SQLite connection (busy timeout 0) for the event loop, opened on first use: one user
+    at a time, the others told ``WouldBlock`` rather than made to wait."""
 
     def __init__(self, path: str) -> None:
         self._path = path
@@ -211,23 +206,26 @@ class LoopReader:
 
     def _open(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self._path, timeout=0, isolation_level=None, check_same_thread=False)
-        connection.execute("PRAGMA query_only=ON")
+        try:
+            self._prepare(connection)
+        except BaseException:
+            connection.close()
+            raise
         return connection
 
-    def fetch(self, sql: str, parameters: Sequence[Any]) -> list[Any]:
-        """The rows of one read statement, or WouldBlock."""
-        if not self._lock.acquire(blocking=False):
-            raise WouldBlock
-        try:
-            if self._connection is None:
-                self._connection = self._open()
-            return self._connection.execute(sql, parameters).fetchall()
-        except sqlite3.Error as exc:
-            if not isinstance(exc, sqlite3.OperationalError) or exc.sqlite_errorcode & 0xFF not in _BUSY:
-                self._close()  # a fresh connection next time
-            raise WouldBlock from exc
-        finally:
-            self._lock.release()
+    def _prepare(self, connection: sqlite3.Connection) -> None:
+        """The settings of a new connection."""
+        raise NotImplementedError
+
+    def _connected(self) -> sqlite3.Connection:
+        if self._connection is None:
+            self._connection = self._open()
+        return self._connection
+
+    def _drop(self, exc: sqlite3.Error) -> None:
+        """A fresh connection next time, unless SQLite merely said it would have to wait."""
+        if not isinstance(exc, sqlite3.OperationalError) or exc.sqlite_errorcode & 0xFF not in _BUSY:
+            self._close()
 
     def _close(self) -> None:
         if self._connection is not None:
@@ -239,7 +237,34 @@ class LoopReader:
             self._close()
 
 
-class LoopWriter:
+class LoopReader(_LoopConnection):
+    """A read-only SQLite connection the event loop may use, because it never waits.
+
+    In WAL mode a reader takes no lock a writer holds: each statement reads the last committed
+    snapshot (so this worker reads its own writes). The rare moments SQLite would make a reader
+    wait — another connection recovering the WAL after a crash, or closing the database as its last
+    user — answer SQLITE_BUSY at once here (busy timeout 0), as does a second caller while the
+    connection is in use: both raise ``WouldBlock`` for the caller to fall back to a thread, and
+    so does any other failure of the driver (the thread's read reports it, if it persists).
+    """
+
+    def _prepare(self, connection: sqlite3.Connection) -> None:
+        connection.execute("PRAGMA query_only=ON")
+
+    def fetch(self, sql: str, parameters: Sequence[Any]) -> list[Any]:
+        """The rows of one read statement, or WouldBlock."""
+        if not self._lock.acquire(blocking=False):
+            raise WouldBlock
+        try:
+            return self._connected().execute(sql, parameters).fetchall()
+        except sqlite3.Error as exc:
+            self._drop(exc)
+            raise WouldBlock from exc
+        finally:
+            self._lock.release()
+
+
+class LoopWriter(_LoopConnection):
     """A SQLite connection the event loop may write with, because it never waits.
 
     ``transaction`` goes ahead only when it can at once: this connection free, no other writer in
@@ -262,22 +287,14 @@ class LoopWriter:
     PATIENCE = 0.0005
 
     def __init__(self, path: str, writer_lock: WriterLock) -> None:
-        self._path = path
+        super().__init__(path)
         self._writer_lock = writer_lock
-        self._connection: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
         self._commits = 0
 
-    def _open(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(self._path, timeout=0, isolation_level=None, check_same_thread=False)
-        try:
-            _configure(connection, None)
-            connection.execute("PRAGMA busy_timeout=0")
-            connection.execute("PRAGMA wal_autocheckpoint=0")
-        except BaseException:
-            connection.close()
-            raise
-        return connection
+    def _prepare(self, connection: sqlite3.Connection) -> None:
+        _configure(connection, None)
+        connection.execute("PRAGMA busy_timeout=0")
+        connection.execute("PRAGMA wal_autocheckpoint=0")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Cursor]:
@@ -297,9 +314,7 @@ class LoopWriter:
 
     def _run(self) -> Iterator[sqlite3.Cursor]:
         try:
-            if self._connection is None:
-                self._connection = self._open()
-            cursor = self._connection.cursor()
+            cursor = self._connected().cursor()
             cursor.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             self._drop(exc)
@@ -323,25 +338,11 @@ class LoopWriter:
             except sqlite3.Error:
                 self._close()
 
-    def _drop(self, exc: sqlite3.Error) -> None:
-        """A fresh connection next time, unless SQLite merely said it would have to wait."""
-        if not isinstance(exc, sqlite3.OperationalError) or exc.sqlite_errorcode & 0xFF not in _BUSY:
-            self._close()
-
     def checkpoint_due(self) -> bool:
         if self._commits < self.CHECKPOINT_EVERY:
             return False
         self._commits = 0
         return True
-
-    def _close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
-
-    def close(self) -> None:
-        with self._lock:
-            self._close()
 
 
 Processor = Any  # a type's bind or result processor: a function of one value, or None
