@@ -25,7 +25,7 @@ from monban.services.s3 import repo
 from monban.services.s3.call import S3Call
 from monban.services.s3.objects import commit_object, commit_object_now
 from monban.services.s3.storage import BlobStore, Segment, inline
-from monban.services.s3.upload import _Target
+from monban.services.s3.upload import _arrived_whole, _Target
 from monban.store.accounts import ensure_account
 from monban.store.db import Database, LoopWriter, WouldBlock, WriterLock
 from monban.store.s3_models import Bucket
@@ -544,3 +544,19 @@ def test_without_an_inline_limit_a_second_piece_spills(tmp_path: Path) -> None:
     nothing = empty.commit()  # an empty body, no inline limit: a file still
     assert nothing.data is None and nothing.size == 0
     assert _target(tmp_path, 10)[0].commit() == inline(b"")
+
+
+@pytest.mark.parametrize(
+    ("headers", "whole"),
+    [
+        ({"content-length": "64"}, True),
+        ({"content-length": "65"}, False),
+        ({}, False),
+        ({"content-length": "64", "transfer-encoding": "chunked"}, False),
+        ({"content-length": "6४"}, False),  # a Unicode digit is no length
+        ({"content-length": "-1"}, False),
+    ],
+)
+def test_only_a_small_declared_body_counts_as_arrived_whole(headers: dict[str, str], whole: bool) -> None:
+    fake: Any = SimpleNamespace(header=headers.get)
+    assert _arrived_whole(cast(S3Call, fake), 64) is whole

@@ -192,7 +192,8 @@ _BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 class WouldBlock(Exception):
-    """``LoopReader`` could not answer at once: do the read on a thread."""
+    """``LoopReader`` or ``LoopWriter`` could not go ahead at once (having written nothing): do
+    the work on a thread."""
 
 
 class _LoopConnection:

@@ -25,7 +25,8 @@ T = TypeVar("T")
 
 
 class _Target:
-    """Where the body goes, in a worker thread. A body is held in memory while it is one piece, or
+    """Where the body goes (on a database thread; on the event loop only for a body that stays in
+    memory, see ``_arrived_whole``). A body is held in memory while it is one piece, or
     at most ``inline_limit`` bytes; once verified it becomes an inline segment (up to
     ``inline_limit`` bytes) or is written whole (``BlobStore.put``). A longer one streams into a
     temp file created when it outgrows that."""
@@ -83,10 +84,13 @@ def _finish(
 
 
 def _arrived_whole(call: S3Call, limit: int) -> bool:
-    """Whether the body as sent (framing included) is at most ``limit`` bytes: then it is all in
+    """Whether the body as sent (framing included) is at most ``limit`` bytes by its
+    Content-Length (no chunked transfer coding, which would override it): then it is all in
     ``stream_into``'s last piece, and in a ``_Target`` it stays in memory."""
     length = call.header("content-length")
-    return length is not None and length.isascii() and length.isdigit() and int(length) <= limit
+    if length is None or call.header("transfer-encoding") is not None:
+        return False
+    return length.isascii() and length.isdigit() and int(length) <= limit
 
 
 async def receive(
