@@ -560,3 +560,38 @@ def test_without_an_inline_limit_a_second_piece_spills(tmp_path: Path) -> None:
 def test_only_a_small_declared_body_counts_as_arrived_whole(headers: dict[str, str], whole: bool) -> None:
     fake: Any = SimpleNamespace(header=headers.get)
     assert _arrived_whole(cast(S3Call, fake), 64) is whole
+
+
+class _RecordingLock:
+    """A writers' lock that answers as told and records the patience it was asked for."""
+
+    def __init__(self, answers: list[bool]) -> None:
+        self.answers = answers
+        self.asked: list[float] = []
+
+    def try_acquire(self, patience: float) -> bool:
+        self.asked.append(patience)
+        return self.answers.pop(0)
+
+    def release(self) -> None:
+        pass
+
+
+def test_after_giving_up_the_loop_writer_does_not_poll_again_for_a_while(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = SimpleNamespace(now=100.0)
+    monkeypatch.setattr("monban.store.db.time", SimpleNamespace(monotonic=lambda: clock.now))
+    writer = _writer(db)
+    lock = _RecordingLock([False, False, True, True])
+    writer._writer_lock = cast(WriterLock, lock)
+    for _ in range(2):
+        with pytest.raises(WouldBlock), writer.transaction():
+            pass
+    clock.now += LoopWriter.PATIENCE * 9  # still within the quiet spell: no poll
+    with writer.transaction():
+        pass
+    clock.now += LoopWriter.PATIENCE * 2  # over: poll again
+    with writer.transaction():
+        pass
+    assert lock.asked == [LoopWriter.PATIENCE, 0.0, 0.0, LoopWriter.PATIENCE]

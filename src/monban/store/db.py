@@ -277,7 +277,8 @@ class LoopWriter(_LoopConnection):
     Another worker's transaction on its own loop lasts some tens of microseconds, so the writers'
     lock is worth ``PATIENCE`` seconds of polling before giving up: without it, with two
     workers, a third of the PUTs fell back to a thread (and the thread's turn blocks the loop's
-    next ones); with it, almost none (measured).
+    next ones); with it, almost none (measured). Once it gave up (a long write elsewhere), the
+    next ``PATIENCE * 10`` seconds do not poll: the loop is not spent on one wait after another.
 
     It never checkpoints itself (a checkpoint syncs the files: not on the loop); ``checkpoint_due``
     says, every ``CHECKPOINT_EVERY`` commits, that it is time to run ``Database.checkpoint`` on a
@@ -291,6 +292,7 @@ class LoopWriter(_LoopConnection):
         super().__init__(path)
         self._writer_lock = writer_lock
         self._commits = 0
+        self._impatient_until = 0.0
 
     def _prepare(self, connection: sqlite3.Connection) -> None:
         _configure(connection, None)
@@ -304,7 +306,8 @@ class LoopWriter(_LoopConnection):
         if not self._lock.acquire(blocking=False):
             raise WouldBlock
         try:
-            if not self._writer_lock.try_acquire(self.PATIENCE):
+            if not self._writer_lock.try_acquire(self._patience()):
+                self._impatient_until = time.monotonic() + self.PATIENCE * 10
                 raise WouldBlock
             try:
                 yield from self._run()
@@ -312,6 +315,9 @@ class LoopWriter(_LoopConnection):
                 self._writer_lock.release()
         finally:
             self._lock.release()
+
+    def _patience(self) -> float:
+        return self.PATIENCE if time.monotonic() >= self._impatient_until else 0.0
 
     def _run(self) -> Iterator[sqlite3.Cursor]:
         try:
