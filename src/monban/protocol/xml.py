@@ -37,12 +37,20 @@ def iso8601(value: datetime) -> str:
     return utc_text(int(value.timestamp() // 1))
 
 
+def _escape(text: str) -> str:
+    """``escape(text)``, without its three replaces when there is nothing to escape (most values:
+    names, ids, ARNs, dates)."""
+    if "&" in text or "<" in text or ">" in text:
+        return escape(text)
+    return text
+
+
 def _scalar(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime):
         return iso8601(value)
-    return escape(str(value))
+    return _escape(str(value))
 
 
 def render_value(value: Any, out: list[str]) -> None:
@@ -52,7 +60,7 @@ def render_value(value: Any, out: list[str]) -> None:
     more than the rest of rendering a small response.
     """
     if type(value) is str:  # not Raw, a str subclass that is inserted as is
-        out.append(escape(value))
+        out.append(_escape(value))
     elif isinstance(value, dict):
         _render_elements(value, out)
     elif isinstance(value, list | tuple):
@@ -74,7 +82,7 @@ def _render_elements(value: Mapping[str, Any], out: list[str]) -> None:
             continue
         kind = type(child)
         if kind is str:  # most leaves: one append, no call to render_value
-            out.append(f"<{name}>{escape(child)}</{name}>")
+            out.append(f"<{name}>{_escape(child)}</{name}>")
         elif kind is dict:
             out.append(f"<{name}>")
             _render_elements(child, out)
