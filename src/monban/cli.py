@@ -66,6 +66,7 @@ def serve(args: argparse.Namespace) -> int:
         loop="uvloop",
         http=CoalescingHttpToolsProtocol,  # httptools, one write per response (server/http.py)
         access_log=False,
+        server_header=False,  # no "server: uvicorn": it names the implementation, one header less per answer
         # aws:SourceIp is the TCP peer, as in AWS: no client may claim another address with
         # X-Forwarded-For (uvicorn would trust it from 127.0.0.1, i.e. from every local client)
         proxy_headers=False,

@@ -16,6 +16,12 @@ def test_root_caller_identity(server: Server) -> None:
     assert identity["UserId"] == account
 
 
+def test_answers_carry_no_server_header(server: Server) -> None:
+    meta = server.client("sts").get_caller_identity()["ResponseMetadata"]
+    assert "server" not in meta["HTTPHeaders"]  # botocore lower-cases the names
+    assert meta["HTTPHeaders"]["x-amzn-requestid"] == meta["RequestId"]
+
+
 def test_unknown_key_is_invalid_client_token(server: Server) -> None:
     sts = server.client("sts", key=("AKIAAAAAAAAAAAAAAAAA", "x" * 40))
     with pytest.raises(ClientError) as caught:
