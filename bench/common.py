@@ -10,6 +10,7 @@ otherwise look quick. Nothing here is a pass/fail threshold.
 
 from __future__ import annotations
 
+import argparse
 import configparser
 import json
 import os
@@ -21,7 +22,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -312,3 +313,26 @@ def conditions() -> str:
         "checked before and after each run to refuse a mis-signed request. ok req/s counts 2xx/3xx "
         "answers only (errors: non-2xx answers and socket errors); ratio = monban ok req/s / moto ok req/s."
     )
+
+
+def wrk_main(
+    doc: str | None,
+    run: Callable[[argparse.Namespace], list[str]],
+    configure: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> int:
+    """The command line of a wrk benchmark: ``--seconds`` (and what ``configure`` adds), then
+    ``run``'s table rows under ``HEADER``, its notes, and the run's conditions."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    parser.add_argument("--seconds", type=int, default=10)
+    if configure is not None:
+        configure(parser)
+    args = parser.parse_args()
+    if not have_wrk():
+        print("wrk is not installed: `apt-get install -y wrk` (Debian), then run this again.")
+        return 1
+    lines = run(args)
+    print(HEADER)
+    print("\n".join(line for line in lines if line.startswith("|")))
+    for note in [line for line in lines if not line.startswith("|")] + [conditions()]:
+        print(f"\n{note}")
+    return 0

@@ -6,12 +6,11 @@ on), in the same run.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import boto3
 
-from bench.common import HEADER, WrkResult, conditions, have_wrk, measure, monban, moto, row, signed_query
+from bench.common import WrkResult, measure, monban, moto, row, signed_query, wrk_main
 
 ALICE = ("AKIABENCHALICE000001", "benchbenchbenchbenchbenchbenchbenchbench")
 CONFIG = f"""
@@ -65,16 +64,7 @@ def run(seconds: int = 10) -> list[str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--seconds", type=int, default=10)
-    args = parser.parse_args()
-    if not have_wrk():
-        print("wrk is not installed: `apt-get install -y wrk` (Debian), then run this again.")
-        return 1
-    print(HEADER)
-    print("\n".join(run(args.seconds)))
-    print(f"\n{conditions()}")
-    return 0
+    return wrk_main(__doc__, lambda args: run(args.seconds))
 
 
 if __name__ == "__main__":

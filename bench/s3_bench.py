@@ -27,17 +27,15 @@ from botocore.config import Config
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (
-    HEADER,
     Running,
     WrkResult,
-    conditions,
-    have_wrk,
     measure,
     monban,
     moto,
     root_key,
     row,
     signed,
+    wrk_main,
 )
 
 REGION = "us-east-1"
@@ -200,20 +198,12 @@ def run(seconds: int = 10, with_memory: bool = True) -> list[str]:
     return rows + notes
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--seconds", type=int, default=10)
+def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-memory", action="store_true", help="skip the 1 GiB transfers")
-    args = parser.parse_args()
-    if not have_wrk():
-        print("wrk is not installed: `apt-get install -y wrk` (Debian), then run this again.")
-        return 1
-    lines = run(args.seconds, not args.no_memory)
-    print(HEADER)
-    print("\n".join(line for line in lines if line.startswith("|")))
-    for note in [line for line in lines if not line.startswith("|")] + [conditions()]:
-        print(f"\n{note}")
-    return 0
+
+
+def main() -> int:
+    return wrk_main(__doc__, lambda args: run(args.seconds, not args.no_memory), _options)
 
 
 if __name__ == "__main__":

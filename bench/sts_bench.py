@@ -10,7 +10,6 @@ sealed session token. Needs wrk (Debian: ``apt-get install -y wrk``); installs n
 
 from __future__ import annotations
 
-import argparse
 import sqlite3
 import sys
 import time
@@ -22,17 +21,15 @@ import boto3
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (
-    HEADER,
     Running,
     WrkResult,
-    conditions,
-    have_wrk,
     measure,
     monban,
     moto,
     root_key,
     row,
     signed_query,
+    wrk_main,
 )
 
 TRUST_ROOT = (
@@ -152,17 +149,7 @@ def run(seconds: int = 10) -> list[str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--seconds", type=int, default=10)
-    args = parser.parse_args()
-    if not have_wrk():
-        print("wrk is not installed: `apt-get install -y wrk` (Debian), then run this again.")
-        return 1
-    print(HEADER)
-    for line in run(args.seconds):
-        print(line if line.startswith("|") else f"\n{line}", flush=True)
-    print(f"\n{conditions()}")
-    return 0
+    return wrk_main(__doc__, lambda args: run(args.seconds))
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from monban.services.sts.issue import (
     issue,
     role_session,
 )
+from tests.unit.test_sts_rules import role_claims
 
 ARN = "arn:aws:iam::123456789010:role/read-only"
 RING = KeyRing.from_master(secrets.token_bytes(32))
@@ -64,25 +65,7 @@ def test_skipping_absent_lists_changes_nothing(
     assert fast == _outcome(params)
 
 
-def _role_claims(**changes: object) -> SessionClaims:
-    base: dict[str, object] = {
-        "access_key_id": "ASIAAAAAAAAAAAAAAAAA",
-        "secret_access_key": "s",
-        "kind": "role",
-        "account": "123456789010",
-        "issued_at": 1,
-        "expires_at": 3600,
-        "principal_id": "AROAAAAAAAAAAAAAAAAAA",
-        "principal_name": "r",
-        "principal_arn": "arn:aws:iam::123456789010:role/r",
-        "tags": (("Project", "blue"), ("Team", "red")),
-        "transitive_tag_keys": ("Project",),
-    }
-    base.update(changes)
-    return SessionClaims(**base)  # type: ignore[arg-type]
-
-
-@pytest.mark.parametrize("claims", [None, _role_claims(), _role_claims(kind="user")])
+@pytest.mark.parametrize("claims", [None, role_claims(), role_claims(kind="user")])
 def test_nothing_requested_keeps_the_chain(claims: SessionClaims | None) -> None:
     chain = rules.inherited(claims)
     assert rules.session_tags((), (), chain) == (tuple(chain.tags), tuple(chain.transitive_keys))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -23,7 +22,7 @@ from monban.server.auth import authenticate
 from monban.server.principal import Caller, RequestInfo
 from monban.server.state import AppState
 from monban.services.iam import OPERATIONS as IAM_OPERATIONS
-from monban.services.iam.access_keys import LAST_USED_INTERVAL, note_key_use
+from monban.services.iam.access_keys import key_use_due, record_key_use
 from monban.services.query import Operation, QueryCall
 from monban.services.sts import OPERATIONS as STS_OPERATIONS
 from monban.services.sts.session_token import check_session_token_use
@@ -43,20 +42,6 @@ class QueryResponse:
 
 
 TABLES: Mapping[str, Mapping[str, Operation]] = {"iam": IAM_OPERATIONS, "sts": STS_OPERATIONS}
-
-
-def _key_use_due(state: AppState, caller: Caller) -> bool:
-    """Whether to hand a long-term key's last-use note to a database thread now: at most once per
-    ``LAST_USED_INTERVAL`` per key in this worker (``note_key_use`` keeps the same throttle)."""
-    akid = caller.access_key_id
-    if akid is None or caller.session is not None or not akid.startswith("AKIA"):
-        return False
-    slot, moment = ("key-use-due", akid), time.monotonic()
-    last = state.entity_cache.get(slot)
-    if isinstance(last, float) and moment - last < LAST_USED_INTERVAL:
-        return False
-    state.entity_cache.put(slot, moment)
-    return True
 
 
 def sigv4_error(error: sigv4.SigV4Error) -> AwsError:
@@ -137,6 +122,7 @@ async def run_query(
     operation = TABLES[service].get(params.get("Action") or "")
     run = state.run_cached if operation is not None and operation.inline else state.run_blocking
     response = await run(handle_query, state, service, http, signed, params, body, info)
-    if response.caller is not None and _key_use_due(state, response.caller):
-        await state.run_blocking(note_key_use, state, response.caller, info, service)
+    caller = response.caller
+    if caller is not None and caller.access_key_id is not None and key_use_due(state, caller):
+        await state.run_blocking(record_key_use, state, caller.access_key_id, info, service)
     return response

@@ -24,10 +24,11 @@ import os
 import sqlite3
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
@@ -125,17 +126,17 @@ class LockingCursor(sqlite3.Cursor):
     """Takes the connection's share of the writers' lock before any statement but a read."""
 
     def execute(self, sql: str, parameters: Any = (), /) -> LockingCursor:
-        self.connection.before(sql)  # type: ignore[attr-defined]
+        cast("LockingConnection", self.connection).before(sql)
         super().execute(sql, parameters)
         return self
 
     def executemany(self, sql: str, parameters: Any, /) -> LockingCursor:
-        self.connection.before(sql)  # type: ignore[attr-defined]
+        cast("LockingConnection", self.connection).before(sql)
         super().executemany(sql, parameters)
         return self
 
     def executescript(self, script: str, /) -> LockingCursor:
-        self.connection.before(script)  # type: ignore[attr-defined]
+        cast("LockingConnection", self.connection).before(script)
         super().executescript(script)
         return self
 
@@ -196,7 +197,7 @@ class WouldBlock(Exception):
     the work on a thread."""
 
 
-class _LoopConnection:
+class _LoopConnection(ABC):
     """One SQLite connection (busy timeout 0) for the event loop, opened on first use: one user
     at a time, the others told ``WouldBlock`` rather than made to wait."""
 
@@ -214,9 +215,9 @@ class _LoopConnection:
             raise
         return connection
 
+    @abstractmethod
     def _prepare(self, connection: sqlite3.Connection) -> None:
-        """The settings of a new connection."""
-        raise NotImplementedError
+        """The settings of a new connection (each kind of loop connection has its own)."""
 
     def _connected(self) -> sqlite3.Connection:
         if self._connection is None:

@@ -162,6 +162,36 @@ def get_access_key_last_used(call: QueryCall) -> Result:
         return {"UserName": user.name if user else None, "AccessKeyLastUsed": used}
 
 
+def key_use_due(state: AppState, caller: Caller, clock: Callable[[], float] = time.monotonic) -> bool:
+    """Whether a successful request of ``caller`` is to be recorded now: only a long-term
+    (``AKIA``) key's, at most once per key per ``LAST_USED_INTERVAL`` seconds in each worker (the
+    last time lives in the worker's LRU). Cheap and without I/O: the event loop asks it."""
+    akid = caller.access_key_id
+    if akid is None or caller.session is not None or not akid.startswith("AKIA"):
+        return False
+    slot = ("access-key-last-used", akid)
+    moment = clock()
+    last = state.entity_cache.get(slot)
+    if isinstance(last, float) and moment - last < LAST_USED_INTERVAL:
+        return False
+    state.entity_cache.put(slot, moment)
+    return True
+
+
+def record_key_use(state: AppState, access_key_id: str, info: RequestInfo, service: str) -> None:
+    """Write the key's last use (a database thread's work). It does not bump the IAM generation:
+    last-use data invalidates no cache. A failure here never fails the request."""
+    try:
+        with state.db.transaction() as session:
+            session.execute(
+                update(AccessKey)
+                .where(AccessKey.access_key_id == access_key_id)
+                .values(last_used_at=info.now, last_used_service=service, last_used_region=info.region)
+            )
+    except Exception:  # last-use bookkeeping must never turn a success into a failure
+        log.exception("could not record the last use of %s", access_key_id)
+
+
 def note_key_use(
     state: AppState,
     caller: Caller,
@@ -169,28 +199,8 @@ def note_key_use(
     service: str,
     clock: Callable[[], float] = time.monotonic,
 ) -> None:
-    """Record that a long-term key signed a successful request (for GetAccessKeyLastUsed).
-
-    Called by the request fronts after a successful call. Throttled: at most one database write
-    per key per ``LAST_USED_INTERVAL`` seconds in each worker (the last write time lives in the
-    worker's LRU), so the request path does not write on every call. It does not bump the IAM
-    generation: last-use data invalidates no cache. A failure here never fails the request.
-    """
-    akid = caller.access_key_id
-    if akid is None or caller.session is not None or not akid.startswith("AKIA"):
-        return
-    slot = ("access-key-last-used", akid)
-    moment = clock()
-    last = state.entity_cache.get(slot)
-    if isinstance(last, float) and moment - last < LAST_USED_INTERVAL:
-        return
-    state.entity_cache.put(slot, moment)
-    try:
-        with state.db.transaction() as session:
-            session.execute(
-                update(AccessKey)
-                .where(AccessKey.access_key_id == akid)
-                .values(last_used_at=info.now, last_used_service=service, last_used_region=info.region)
-            )
-    except Exception:  # last-use bookkeeping must never turn a success into a failure
-        log.exception("could not record the last use of %s", akid)
+    """Record that a long-term key signed a successful request (for GetAccessKeyLastUsed), when
+    ``key_use_due``: so the request path does not write on every call."""
+    if key_use_due(state, caller, clock):
+        assert caller.access_key_id is not None
+        record_key_use(state, caller.access_key_id, info, service)
