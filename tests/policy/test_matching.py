@@ -15,7 +15,6 @@ from monban.policy.matching import (
     has_identity_policies,
     is_identity_provider,
     principal_chain,
-    split_arn,
 )
 from monban.policy.model import PrincipalSpec
 from monban.policy.types import Principal
@@ -167,11 +166,6 @@ def test_resource_matcher_shapes() -> None:
     general = ResourceMatcher.compile("arn:aws:ec2:*:1:instance/*", "2012-10-17")
     assert general.head is None and len(general.fields) == 6
     assert [m.source for m in compile_resources(("*", "arn:aws:s3:::b"), None)] == ["*", "arn:aws:s3:::b"]
-
-
-def test_split_arn_keeps_resource_colons() -> None:
-    assert split_arn("arn:aws:logs:r:1:log-group:a:b") == ["arn", "aws", "logs", "r", "1", "log-group:a:b"]
-    assert split_arn("*") == ["*"]
 
 
 # --- principals ----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import os
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -35,26 +36,24 @@ def _locked(db: Database) -> bool:
     return False
 
 
-def _info(key: str, segments: tuple[Segment, ...], **changes: object) -> ObjectInfo:
-    size = sum(s.size for s in segments)
-    fields: dict[str, object] = {
-        "bucket": "b",
-        "key": key,
-        "segments": segments,
-        "size": size,
-        "etag": '"e"',
-        "last_modified": STORED,
-        "content_type": "text/plain",
-        "headers": {"cache-control": "no-cache"},
-        "user_metadata": [("a", "1")],
-        "checksum_algorithm": "CRC32",
-        "checksum_value": "AAAAAA==",
-        "checksum_type": "FULL_OBJECT",
-        "parts_count": None,
-        "storage_class": "STANDARD",
-    }
-    fields.update(changes)
-    return ObjectInfo(**fields)  # type: ignore[arg-type]
+def _info(key: str, segments: tuple[Segment, ...], **changes: Any) -> ObjectInfo:
+    info = ObjectInfo(
+        bucket="b",
+        key=key,
+        segments=segments,
+        size=sum(s.size for s in segments),
+        etag='"e"',
+        last_modified=STORED,
+        content_type="text/plain",
+        headers={"cache-control": "no-cache"},
+        user_metadata=[("a", "1")],
+        checksum_algorithm="CRC32",
+        checksum_value="AAAAAA==",
+        checksum_type="FULL_OBJECT",
+        parts_count=None,
+        storage_class="STANDARD",
+    )
+    return replace(info, **changes)
 
 
 def _allow(_existing: ObjectInfo | None) -> None:

@@ -40,7 +40,6 @@ __all__ = [
     "has_identity_policies",
     "is_identity_provider",
     "principal_chain",
-    "split_arn",
 ]
 
 _ARN_FIELDS = 6
@@ -119,11 +118,6 @@ def action_hit(
 
 
 # --- resources -------------------------------------------------------------------------------
-
-
-def split_arn(arn: str) -> list[str]:
-    """The ARN's fields, at most six: the sixth (resource) field keeps any further colons."""
-    return arn.split(":", _ARN_FIELDS - 1)
 
 
 @dataclass(frozen=True, slots=True)
