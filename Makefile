@@ -43,6 +43,7 @@ serve: $(RUN_STAMP)  ## set up and run monban with the quickstart bootstrap file
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

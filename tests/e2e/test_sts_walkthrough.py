@@ -4,7 +4,7 @@ assume-role provider). Runs on a server holding the walkthrough's accounts 12345
 and 123456789012 (bob).
 
 The S3 steps of the walkthrough (`aws s3 ls` denied, then listing assume-role-test-bucket, then
-ExpiredToken from S3) need monban's S3 service: they run as soon as ``monban.services.s3.front``
+ExpiredToken from S3) need monban's S3 service: they run as soon as ``monban.fronts.s3``
 exists, and are reported as skipped with that reason until then.
 """
 
@@ -43,8 +43,8 @@ from tests.e2e.test_sts_support import (
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 POWER_USER = "arn:aws:iam::aws:policy/PowerUserAccess"
 AWS_CLI = str(Path(sys.executable).with_name("aws"))
-S3_READY = importlib.util.find_spec("monban.services.s3.front") is not None
-needs_s3 = pytest.mark.skipif(not S3_READY, reason="S3 service not landed yet (monban.services.s3.front)")
+S3_READY = importlib.util.find_spec("monban.fronts.s3") is not None
+needs_s3 = pytest.mark.skipif(not S3_READY, reason="S3 service not landed yet (monban.fronts.s3)")
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from monban.access.state import AppState
 from monban.credentials.keyring import KeyRing
-from monban.server.state import AppState
 from monban.settings import Settings
 from monban.store.accounts import ensure_account
 from monban.store.db import Database, sqlite_url

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event
 
+from monban.access.principal import ANONYMOUS, Caller, RequestInfo
+from monban.access.state import AppState
 from monban.credentials.session import SessionClaims
 from monban.policy.types import Principal
-from monban.server.principal import ANONYMOUS, Caller, RequestInfo
-from monban.server.state import AppState
 from monban.services.iam.access_keys import LAST_USED_INTERVAL, note_key_use
 from monban.store.accounts import add_access_key, ensure_account
 from monban.store.db import Database

@@ -19,8 +19,8 @@ from typing import Any, cast
 
 import pytest
 
+from monban.access.state import DB_THREADS, AppState
 from monban.protocol.errors import AwsError
-from monban.server.state import DB_THREADS, AppState
 from monban.services.s3 import repo
 from monban.services.s3.call import S3Call
 from monban.services.s3.objects import commit_object, commit_object_now

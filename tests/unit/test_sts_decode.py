@@ -9,11 +9,11 @@ from typing import cast
 
 import pytest
 
+from monban.access.principal import Caller
+from monban.access.state import AppState
 from monban.credentials.keyring import KeyRing
 from monban.policy import Decision, MatchedStatement, Principal
 from monban.protocol.errors import AwsError
-from monban.server.principal import Caller
-from monban.server.state import AppState
 from monban.services.sts.decode import MAX_ENCODED, decode_message, encode_denial, with_encoded_message
 
 

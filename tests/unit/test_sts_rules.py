@@ -248,8 +248,8 @@ def test_mfa_fails_closed() -> None:
 
 
 def _caller(kind: str, mfa: int | None = None) -> object:
+    from monban.access.principal import Caller
     from monban.policy import Principal
-    from monban.server.principal import Caller
 
     claims = role_claims(kind=kind, mfa_authenticated_at=mfa, principal_id="AIDAALICE")
     principal = Principal("User", "123456789010", "arn:aws:iam::123456789010:user/alice", "AIDAALICE")

@@ -17,14 +17,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from monban.policy.compiled import compile_policy, load_policy
+from monban.policy.compiled import NamedPolicy, compile_policy, load_policy
 from monban.policy.context import RequestContext
 from monban.policy.errors import MalformedPolicyDocument
 from monban.policy.evaluate import evaluate
 from monban.policy.explain import denial_clause
 from monban.policy.model import PolicyKind
 from monban.policy.parse import parse_policy
-from monban.policy.types import AuthzRequest, Decision, MatchedStatement, NamedPolicy, PolicySet, Principal
+from monban.policy.request import AuthzRequest, PolicySet
+from monban.policy.types import Decision, MatchedStatement, Principal
 
 if TYPE_CHECKING:
     from monban.policy.findings import find_issues

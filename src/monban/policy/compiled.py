@@ -31,13 +31,14 @@ from monban.policy.matching import (
 )
 from monban.policy.model import Effect, PolicyDocument, PolicyKind, Statement
 from monban.policy.parse import PolicySource, parse_policy
-from monban.policy.types import MatchedStatement, NamedPolicy
+from monban.policy.types import MatchedStatement
 
 __all__ = [
     "STAGE_OF_KIND",
     "Candidate",
     "CompiledPolicy",
     "CompiledStatement",
+    "NamedPolicy",
     "compile_policy",
     "load_policy",
 ]
@@ -137,6 +138,15 @@ class CompiledPolicy:
             for exact, prefixes, globs, negate, statement in candidates
             if action_hit(exact, prefixes, globs, action_lower) is not negate
         ]
+
+
+@dataclass(frozen=True, slots=True)
+class NamedPolicy:
+    """A compiled document with the name that explanations use (a policy ARN, or
+    ``user/alice/inline-name``-style for inline policies)."""
+
+    name: str
+    policy: CompiledPolicy
 
 
 def _compile_statement(position: int, statement: Statement, version: str | None) -> CompiledStatement:

@@ -24,18 +24,12 @@ the satisfied statements per stage, then one small table decides.
 
 from __future__ import annotations
 
-from monban.policy.compiled import CompiledStatement
+from monban.policy.compiled import CompiledStatement, NamedPolicy
 from monban.policy.context import RequestContext
 from monban.policy.explain import explicit_reason, implicit_reason
 from monban.policy.matching import PrincipalMatch, action_hit, has_identity_policies
-from monban.policy.types import (
-    AuthzRequest,
-    Decision,
-    MatchedStatement,
-    NamedPolicy,
-    PolicySet,
-    Principal,
-)
+from monban.policy.request import AuthzRequest, PolicySet
+from monban.policy.types import Decision, MatchedStatement, Principal
 
 __all__ = ["evaluate"]
 

@@ -38,13 +38,14 @@ from base64 import b32encode
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TextIO
 
-from monban.policy.compiled import load_policy
+from monban.policy.compiled import NamedPolicy, load_policy
 from monban.policy.context import ContextValue, RequestContext
 from monban.policy.errors import MalformedPolicyDocument
 from monban.policy.evaluate import evaluate
 from monban.policy.matching import has_identity_policies
 from monban.policy.model import PolicyKind
-from monban.policy.types import AuthzRequest, Decision, NamedPolicy, PolicySet, Principal, PrincipalType
+from monban.policy.request import AuthzRequest, PolicySet
+from monban.policy.types import Decision, Principal, PrincipalType
 
 __all__ = [
     "InvalidInput",

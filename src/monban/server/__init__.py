@@ -1,1 +1,1 @@
-"""The ASGI application: routing, authentication, authorization, audit; nothing else."""
+"""The app: one ASGI application over the fronts, start-up, and uvicorn's protocol."""

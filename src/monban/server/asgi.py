@@ -7,9 +7,9 @@ import json
 import os
 from pathlib import Path
 
+from monban.access.state import AppState
 from monban.server.app import MonbanApp, build_app
 from monban.server.boot import open_state_parts
-from monban.server.state import AppState
 from monban.settings import Settings
 
 SETTINGS_ENV = "MONBAN_SETTINGS"

@@ -15,11 +15,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from monban.access.authz import authorize
+from monban.access.principal import Caller, RequestInfo
+from monban.access.state import AppState
 from monban.policy import Decision, NamedPolicy
 from monban.protocol.query import QueryParams
-from monban.server.authz import authorize
-from monban.server.principal import Caller, RequestInfo
-from monban.server.state import AppState
 from monban.store.accounts import bump_generation
 
 Result = Mapping[str, Any] | None

@@ -4,7 +4,7 @@ GetAccessKeyLastUsed — and the hook that records when a key was last used.
 IAM API reference: without UserName, IAM "determines the user name implicitly based on the AWS
 access key ID used to sign the request" (an IAM user, or the account root for its own keys).
 At most two keys per user (LimitExceeded "Cannot exceed quota for AccessKeysPerUser: 2").
-An Inactive key authenticates nothing (InvalidClientTokenId); the key cache of ``server.auth`` is
+An Inactive key authenticates nothing (InvalidClientTokenId); the key cache of ``access.auth`` is
 keyed by the IAM generation, which every write here bumps.
 """
 
@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from monban.access.principal import Caller, RequestInfo
+from monban.access.state import AppState
 from monban.protocol.errors import AwsError, validation_error
-from monban.server.principal import Caller, RequestInfo
-from monban.server.state import AppState
 from monban.services.iam.common import calling_user, check_enum, check_name, page
 from monban.services.iam.entities import authorized_user
 from monban.services.query import Operation, QueryCall, Result, register

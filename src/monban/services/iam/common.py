@@ -17,10 +17,10 @@ from typing import Any, Literal, TypeVar
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from monban.access.principal import Caller
 from monban.credentials import ids
 from monban.protocol.errors import AwsError, validation_error
 from monban.protocol.query import QueryParams
-from monban.server.principal import Caller
 from monban.services.query import QueryCall
 from monban.store.accounts import now
 from monban.store.managed import AWS_ACCOUNT

@@ -3,7 +3,7 @@ bucket policy as the resource policy, and S3's AccessDenied wording.
 
 IAM User Guide, "Policy evaluation logic", and Amazon S3 User Guide, "How Amazon S3 authorizes a
 request": the bucket owner's account is the resource account; its bucket policy is the resource
-policy (compiled once per content, see ``server.authz.compiled``); a caller of another account
+policy (compiled once per content, see ``access.authz.compiled``); a caller of another account
 needs both sides to allow; an anonymous caller only the bucket policy. S3 adds context to access
 denied messages for requests within the bucket owner's account ("User: <arn> is not authorized to
 perform: <action> on resource: "<arn>" because …"); other callers get "Access Denied".
@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 
+from monban.access.authz import compiled, decide
 from monban.policy import Decision, MalformedPolicyDocument, NamedPolicy, PolicyKind, denial_clause
 from monban.protocol.errors import AwsError
-from monban.server.authz import compiled, decide
 from monban.services.s3.call import S3Call
 from monban.services.s3.names import bucket_arn, object_arn
 from monban.store.iam_read import PolicyText

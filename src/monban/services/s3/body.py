@@ -18,13 +18,12 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect
+import anyio.to_thread
 
 from monban import sigv4
 from monban.protocol.errors import AwsError
 from monban.services.s3 import checksums
-from monban.services.s3.call import S3Call
+from monban.services.s3.call import ClientDisconnect, S3Call
 from monban.services.s3.errors import from_sigv4, invalid_argument
 
 
@@ -258,12 +257,12 @@ async def stream_into(call: S3Call, sink: BodySink) -> bytes:
     Raises ``ClientDisconnect`` when the client goes away before the end.
     """
     buffer = bytearray()
-    async for chunk in call.request.stream():
+    async for chunk in call.body:
         buffer += chunk
         if len(buffer) >= BUFFER:
             piece = bytes(buffer)
             buffer.clear()
-            await run_in_threadpool(sink.feed, piece)
+            await anyio.to_thread.run_sync(sink.feed, piece)
     return bytes(buffer)
 
 
@@ -286,4 +285,4 @@ async def read_document(call: S3Call, limit: int) -> bytes:
         sink.feed(rest)
         return sink.finish()
 
-    return (await run_in_threadpool(finish)).data
+    return (await anyio.to_thread.run_sync(finish)).data

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from starlette.responses import Response
 
 from monban.protocol.errors import AwsError
 from monban.services.s3 import repo, xmlio
@@ -21,7 +20,7 @@ from monban.services.s3.body import read_document
 from monban.services.s3.call import S3_NS, S3Call
 from monban.services.s3.errors import invalid_argument, iso_ms
 from monban.services.s3.names import canonical_user_id
-from monban.services.s3.registry import empty, operation, xml_response
+from monban.services.s3.registry import S3Result, empty, operation, xml_response
 from monban.store.s3_models import Bucket
 
 DEFAULT_REGION = "us-east-1"
@@ -104,7 +103,7 @@ def _create(call: S3Call, region: str) -> bool:
 
 
 @operation("CreateBucket")
-async def create_bucket(call: S3Call) -> Response:
+async def create_bucket(call: S3Call) -> S3Result:
     if call.caller.is_anonymous:
         raise AwsError("AccessDenied", "Access Denied")
     body = await read_document(call, 64 * 1024)
@@ -121,18 +120,18 @@ def _authorized_bucket(call: S3Call, operation_name: str) -> BucketFacts:
 
 
 @operation("HeadBucket")
-async def head_bucket(call: S3Call) -> Response:
+async def head_bucket(call: S3Call) -> S3Result:
     facts = await call.state.run_blocking(_authorized_bucket, call, "HeadBucket")
     return empty(200, {"x-amz-bucket-region": facts.region, "x-amz-access-point-alias": "false"})
 
 
 @operation("GetBucketLocation")
-async def get_bucket_location(call: S3Call) -> Response:
+async def get_bucket_location(call: S3Call) -> S3Result:
     facts = await call.state.run_blocking(_authorized_bucket, call, "GetBucketLocation")
     value = "" if facts.region == DEFAULT_REGION else xmlio.text(facts.region)
     body = f'<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="{S3_NS}">'
     body += f"{value}</LocationConstraint>"
-    return Response(body.encode(), 200, media_type="application/xml")
+    return S3Result(body.encode(), 200, media_type="application/xml")
 
 
 def _delete(call: S3Call) -> None:
@@ -155,7 +154,7 @@ def _delete(call: S3Call) -> None:
 
 
 @operation("DeleteBucket")
-async def delete_bucket(call: S3Call) -> Response:
+async def delete_bucket(call: S3Call) -> S3Result:
     await call.state.run_blocking(_delete, call)
     return empty(204)
 
@@ -211,6 +210,6 @@ def _list(call: S3Call) -> dict[str, object]:
 
 
 @operation("ListBuckets")
-async def list_buckets(call: S3Call) -> Response:
+async def list_buckets(call: S3Call) -> S3Result:
     content = await call.state.run_blocking(_list, call)
     return xml_response("ListAllMyBucketsResult", content)

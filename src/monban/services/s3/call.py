@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
-from starlette.requests import Request
 
 from monban import sigv4
-from monban.server.principal import Caller, RequestInfo
-from monban.server.state import AppState
+from monban.access.principal import Caller, RequestInfo
+from monban.access.state import AppState
 from monban.services.s3.routing import Route
 from monban.services.s3.storage import BlobStore
 from monban.store.accounts import bump_generation
@@ -19,12 +18,17 @@ from monban.store.accounts import bump_generation
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 
 
+class ClientDisconnect(Exception):
+    """The client went away before the end of its request body (raised by ``S3Call.body``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class S3Call:
-    """One authenticated S3 request (``caller`` is ANONYMOUS when it was unsigned)."""
+    """One authenticated S3 request (``caller`` is ANONYMOUS when it was unsigned). ``body`` is
+    the request body as it arrives, read at most once; it raises ``ClientDisconnect``."""
 
     state: AppState
-    request: Request
+    body: AsyncIterator[bytes]
     http: sigv4.HttpRequest
     signed: sigv4.SignedRequest | None
     caller: Caller

@@ -11,8 +11,6 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from starlette.responses import Response
-
 from monban.protocol.errors import AwsError
 from monban.services.s3 import checksums, repo, xmlio
 from monban.services.s3.body import read_document
@@ -21,7 +19,7 @@ from monban.services.s3.conditions import etag_matches
 from monban.services.s3.errors import malformed_xml, no_such_upload
 from monban.services.s3.multipart import MIN_PART, full_checksum, multipart_etag
 from monban.services.s3.objects import authorized_bucket, check_write_conditions, now
-from monban.services.s3.registry import operation, xml_response
+from monban.services.s3.registry import S3Result, operation, xml_response
 from monban.services.s3.repo import ObjectInfo
 from monban.services.s3.storage import Segment
 from monban.store.s3_models import MultipartUpload, UploadPart
@@ -168,7 +166,7 @@ def _complete(call: S3Call, listed: list[Listed]) -> ObjectInfo:
 
 
 @operation("CompleteMultipartUpload")
-async def complete_multipart_upload(call: S3Call) -> Response:
+async def complete_multipart_upload(call: S3Call) -> S3Result:
     body = await read_document(call, 4 * 1024 * 1024)
     info = await call.state.run_blocking(_complete, call, _listed(body))
     host = call.info.host or "localhost"

@@ -13,8 +13,7 @@ import hashlib
 from dataclasses import dataclass, replace
 from urllib.parse import unquote
 
-from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response
+import anyio.to_thread
 
 from monban.protocol.errors import AwsError
 from monban.services.s3 import repo
@@ -32,7 +31,7 @@ from monban.services.s3.objects import (
     quoted,
     write_headers,
 )
-from monban.services.s3.registry import operation, xml_response
+from monban.services.s3.registry import S3Result, operation, xml_response
 from monban.services.s3.repo import ObjectInfo
 from monban.services.s3.storage import Segment
 
@@ -165,9 +164,9 @@ def _copy(call: S3Call) -> ObjectInfo:
 
 
 @operation("CopyObject")
-async def copy_object(call: S3Call) -> Response:
+async def copy_object(call: S3Call) -> S3Result:
     # up to 5 GiB of bytes: the general thread pool, not the few database threads of run_blocking
-    info = await run_in_threadpool(_copy, call)
+    info = await anyio.to_thread.run_sync(_copy, call)
     result: dict[str, object] = {"LastModified": iso_ms(info.last_modified), "ETag": info.etag}
     if info.checksum_algorithm and info.checksum_value:
         result[f"Checksum{info.checksum_algorithm}"] = info.checksum_value

@@ -14,14 +14,12 @@ import json
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from starlette.responses import Response
-
 from monban.services.s3 import repo
 from monban.services.s3.call import S3Call
 from monban.services.s3.errors import invalid_argument, iso_ms
 from monban.services.s3.names import canonical_user_id
 from monban.services.s3.objects import authorized_bucket
-from monban.services.s3.registry import operation, xml_response
+from monban.services.s3.registry import S3Result, operation, xml_response
 from monban.store.s3_models import S3Object
 
 MAX_KEYS = 1000
@@ -188,10 +186,10 @@ def _list_v2(call: S3Call) -> dict[str, object]:
 
 
 @operation("ListObjects")
-async def list_objects(call: S3Call) -> Response:
+async def list_objects(call: S3Call) -> S3Result:
     return xml_response("ListBucketResult", await call.state.run_blocking(_list_v1, call))
 
 
 @operation("ListObjectsV2")
-async def list_objects_v2(call: S3Call) -> Response:
+async def list_objects_v2(call: S3Call) -> S3Result:
     return xml_response("ListBucketResult", await call.state.run_blocking(_list_v2, call))

@@ -15,8 +15,7 @@ import json
 import secrets
 from datetime import UTC, datetime
 
-from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response
+import anyio.to_thread
 
 from monban.protocol.errors import AwsError
 from monban.services.s3 import checksums, repo
@@ -26,7 +25,7 @@ from monban.services.s3.copy import copy_bytes, resolve_source, source_range
 from monban.services.s3.errors import invalid_argument, iso_ms, no_such_upload
 from monban.services.s3.metadata import upload_meta
 from monban.services.s3.objects import authorized_bucket, now
-from monban.services.s3.registry import empty, operation, xml_response
+from monban.services.s3.registry import S3Result, empty, operation, xml_response
 from monban.services.s3.storage import Segment
 from monban.services.s3.upload import receive
 from monban.store.s3_models import MultipartUpload, UploadPart
@@ -92,7 +91,7 @@ def _create(call: S3Call) -> MultipartUpload:
 
 
 @operation("CreateMultipartUpload")
-async def create_multipart_upload(call: S3Call) -> Response:
+async def create_multipart_upload(call: S3Call) -> S3Result:
     row = await call.state.run_blocking(_create, call)
     headers = {"x-amz-server-side-encryption": "AES256"}
     if row.checksum_algorithm:
@@ -148,7 +147,7 @@ def _save_part(call: S3Call, number: int, segment: Segment, md5: bytes, checksum
 
 
 @operation("UploadPart")
-async def upload_part(call: S3Call) -> Response:
+async def upload_part(call: S3Call) -> S3Result:
     number = _part_number(call)
     upload = await call.state.run_blocking(_open_upload, call, "UploadPart")
 
@@ -186,10 +185,10 @@ def _copy_part(call: S3Call, number: int) -> UploadPart:
 
 
 @operation("UploadPartCopy")
-async def upload_part_copy(call: S3Call) -> Response:
+async def upload_part_copy(call: S3Call) -> S3Result:
     number = _part_number(call)
     # up to 5 GiB of bytes: the general thread pool, not the few database threads of run_blocking
-    part = await run_in_threadpool(_copy_part, call, number)
+    part = await anyio.to_thread.run_sync(_copy_part, call, number)
     return xml_response("CopyPartResult", {"ETag": part.etag, "LastModified": iso_ms(part.last_modified)})
 
 
@@ -202,7 +201,7 @@ def _abort(call: S3Call) -> None:
 
 
 @operation("AbortMultipartUpload")
-async def abort_multipart_upload(call: S3Call) -> Response:
+async def abort_multipart_upload(call: S3Call) -> S3Result:
     await call.state.run_blocking(_abort, call)
     return empty(204)
 

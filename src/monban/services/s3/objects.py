@@ -11,10 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from starlette.responses import Response, StreamingResponse
-
+from monban.access.state import NeedsThread, on_event_loop
 from monban.protocol.errors import AwsError
-from monban.server.state import NeedsThread, on_event_loop
 from monban.services.s3 import repo, xmlio
 from monban.services.s3.access import BucketFacts, authorize_operation, check
 from monban.services.s3.body import Received, read_document
@@ -23,7 +21,7 @@ from monban.services.s3.conditions import byte_range, check_read, etag_matches
 from monban.services.s3.errors import invalid_argument, no_such_bucket, no_such_key, precondition_failed
 from monban.services.s3.metadata import UploadMeta, checksum_headers, object_headers, upload_meta
 from monban.services.s3.names import bucket_arn, object_arn
-from monban.services.s3.registry import empty, operation, xml_response
+from monban.services.s3.registry import S3Result, empty, operation, xml_response
 from monban.services.s3.repo import ObjectInfo
 from monban.services.s3.storage import RangeReader, Segment, file_ids
 from monban.services.s3.upload import receive
@@ -151,7 +149,7 @@ def write_headers(info: ObjectInfo) -> dict[str, str]:
 
 
 @operation("PutObject")
-async def put_object(call: S3Call) -> Response:
+async def put_object(call: S3Call) -> S3Result:
     await call.state.run_cached(authorized_bucket, call, "PutObject")
     meta = upload_meta(call)
 
@@ -299,21 +297,21 @@ def _read_headers(call: S3Call, plan: ReadPlan) -> dict[str, str]:
 
 
 @operation("GetObject")
-async def get_object(call: S3Call) -> Response:
+async def get_object(call: S3Call) -> S3Result:
     plan = await read_plan(call, "GetObject", True)
     headers = _read_headers(call, plan)
     status = 206 if plan.partial else 200
     if plan.reader is not None:
-        return StreamingResponse(plan.reader.chunks(), status, headers=headers)
-    response = Response(plan.inline or b"", status, headers=headers)
+        return S3Result(plan.reader.chunks(), status, headers=headers)
+    response = S3Result(plan.inline or b"", status, headers=headers)
     return response
 
 
 @operation("HeadObject")
-async def head_object(call: S3Call) -> Response:
+async def head_object(call: S3Call) -> S3Result:
     plan = await read_plan(call, "HeadObject", False)
     headers = _read_headers(call, plan)
-    return Response(b"", 206 if plan.partial else 200, headers=headers)
+    return S3Result(b"", 206 if plan.partial else 200, headers=headers)
 
 
 # --- deletes ----------------------------------------------------------------------------------
@@ -328,7 +326,7 @@ def _delete_one(call: S3Call) -> None:
 
 
 @operation("DeleteObject")
-async def delete_object(call: S3Call) -> Response:
+async def delete_object(call: S3Call) -> S3Result:
     await call.state.run_blocking(_delete_one, call)
     return empty(204)
 
@@ -376,7 +374,7 @@ def _delete_many(call: S3Call, quiet: bool, keys: list[str]) -> dict[str, object
 
 
 @operation("DeleteObjects")
-async def delete_objects(call: S3Call) -> Response:
+async def delete_objects(call: S3Call) -> S3Result:
     if (
         call.header("content-md5") is None
         and not call.headers_with_prefix("x-amz-checksum-")

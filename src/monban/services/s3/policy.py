@@ -10,8 +10,6 @@ Allow grants a wildcard principal without fixing one of the restricting conditio
 
 from __future__ import annotations
 
-from starlette.responses import Response
-
 from monban.policy import MalformedPolicyDocument, PolicyKind, parse_policy
 from monban.policy.model import PolicyDocument, Statement
 from monban.protocol.errors import AwsError
@@ -19,7 +17,7 @@ from monban.services.s3 import repo
 from monban.services.s3.access import BucketFacts, authorize_operation
 from monban.services.s3.body import read_document
 from monban.services.s3.call import S3Call
-from monban.services.s3.registry import empty, operation, xml_response
+from monban.services.s3.registry import S3Result, empty, operation, xml_response
 from monban.store.s3_models import Bucket
 
 MAX_POLICY_BYTES = 20 * 1024
@@ -105,7 +103,7 @@ def _put(call: S3Call, text: str) -> None:
 
 
 @operation("PutBucketPolicy")
-async def put_bucket_policy(call: S3Call) -> Response:
+async def put_bucket_policy(call: S3Call) -> S3Result:
     await call.state.run_blocking(_owner_only, call, "PutBucketPolicy")
     body = await read_document(call, MAX_POLICY_BYTES + 1024)
     try:
@@ -126,9 +124,9 @@ def _require_policy(call: S3Call, operation_name: str) -> str:
 
 
 @operation("GetBucketPolicy")
-async def get_bucket_policy(call: S3Call) -> Response:
+async def get_bucket_policy(call: S3Call) -> S3Result:
     text = await call.state.run_blocking(_require_policy, call, "GetBucketPolicy")
-    return Response(text.encode(), 200, media_type="application/json")
+    return S3Result(text.encode(), 200, media_type="application/json")
 
 
 def _delete(call: S3Call) -> None:
@@ -137,7 +135,7 @@ def _delete(call: S3Call) -> None:
 
 
 @operation("DeleteBucketPolicy")
-async def delete_bucket_policy(call: S3Call) -> Response:
+async def delete_bucket_policy(call: S3Call) -> S3Result:
     await call.state.run_blocking(_delete, call)
     return empty(204)
 
@@ -168,6 +166,6 @@ def is_public(text: str) -> bool:
 
 
 @operation("GetBucketPolicyStatus")
-async def get_bucket_policy_status(call: S3Call) -> Response:
+async def get_bucket_policy_status(call: S3Call) -> S3Result:
     text = await call.state.run_blocking(_require_policy, call, "GetBucketPolicyStatus")
     return xml_response("PolicyStatus", {"IsPublic": is_public(text)})

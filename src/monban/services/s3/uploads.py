@@ -8,7 +8,6 @@ lists the uploads in progress by key then upload id (``key-marker``, ``upload-id
 from __future__ import annotations
 
 from sqlalchemy import select
-from starlette.responses import Response
 
 from monban.services.s3 import repo
 from monban.services.s3.call import S3Call
@@ -16,7 +15,7 @@ from monban.services.s3.errors import invalid_argument, iso_ms, no_such_upload
 from monban.services.s3.listing import max_keys
 from monban.services.s3.names import canonical_user_id
 from monban.services.s3.objects import authorized_bucket
-from monban.services.s3.registry import operation, xml_response
+from monban.services.s3.registry import S3Result, operation, xml_response
 from monban.store.s3_models import MultipartUpload
 
 
@@ -69,7 +68,7 @@ def _list_parts(call: S3Call) -> dict[str, object]:
 
 
 @operation("ListParts")
-async def list_parts(call: S3Call) -> Response:
+async def list_parts(call: S3Call) -> S3Result:
     return xml_response("ListPartsResult", await call.state.run_blocking(_list_parts, call))
 
 
@@ -138,5 +137,5 @@ def _list_uploads(call: S3Call) -> dict[str, object]:
 
 
 @operation("ListMultipartUploads")
-async def list_multipart_uploads(call: S3Call) -> Response:
+async def list_multipart_uploads(call: S3Call) -> S3Result:
     return xml_response("ListMultipartUploadsResult", await call.state.run_blocking(_list_uploads, call))

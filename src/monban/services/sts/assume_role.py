@@ -15,11 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from monban.access.authz import decide, denial_message
+from monban.access.context import base_context
 from monban.policy import MalformedPolicyDocument, NamedPolicy
 from monban.protocol.errors import AwsError
 from monban.protocol.query import QueryParams
-from monban.server.authz import decide, denial_message
-from monban.server.context import base_context
 from monban.services.query import Operation, QueryCall, Result, register
 from monban.services.sts import session_rules as rules
 from monban.services.sts.decode import encode_denial, with_encoded_message

@@ -19,11 +19,11 @@ import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from monban.access.principal import Caller
+from monban.access.state import AppState
 from monban.credentials.keyring import SealError
 from monban.policy import Decision
 from monban.protocol.errors import AwsError
-from monban.server.principal import Caller
-from monban.server.state import AppState
 from monban.services.query import Operation, QueryCall, Result, register
 from monban.services.sts.validate import Violations
 

@@ -108,7 +108,7 @@ def _load_trust(document: str, _kind: PolicyKind, name: str) -> NamedPolicy:
 
 def trust_policy(role: RoleRecord) -> NamedPolicy:
     """The role's stored trust policy, compiled once (it may name unique ids of deleted principals)."""
-    from monban.server.authz import compiled
+    from monban.access.authz import compiled
 
     return compiled(trust_text(role), PolicyKind.TRUST, _load_trust)
 

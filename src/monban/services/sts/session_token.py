@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from monban.access.principal import Caller
 from monban.credentials.session import SessionClaims
 from monban.protocol.errors import AwsError
-from monban.server.principal import Caller
 from monban.services.query import Operation, QueryCall, Result, register
 from monban.services.sts.issue import issue
 from monban.services.sts.session_rules import verify_mfa

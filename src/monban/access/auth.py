@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from monban import sigv4
+from monban.access.principal import ANONYMOUS, Caller, OpenedToken
+from monban.access.state import AppState
 from monban.credentials.keyring import SealError
 from monban.credentials.session import InvalidSessionToken, SessionClaims, open_token
 from monban.policy.types import Principal
 from monban.protocol.errors import AwsError
-from monban.server.principal import ANONYMOUS, Caller, OpenedToken
-from monban.server.state import AppState
 from monban.store import iam_read
 
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")

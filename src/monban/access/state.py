@@ -26,8 +26,8 @@ from typing import Generic, ParamSpec, TypeVar, cast
 
 from sqlalchemy import select
 
+from monban.access.principal import OpenedToken
 from monban.credentials.keyring import KeyRing
-from monban.server.principal import OpenedToken
 from monban.settings import Settings
 from monban.sigv4 import SigningKeyCache
 from monban.store.accounts import read_generation

@@ -3,29 +3,32 @@
 Everything an S3 request raises becomes S3's ``<Error>`` document (no body for HEAD, like S3),
 with ``x-amz-request-id``; an unexpected failure is logged and answered as InternalError — never a
 bare 500 page. A client that disconnects mid-upload gets nothing, and nothing it sent stays.
+Handlers (``monban.services.s3``) take an ``S3Call`` and answer an ``S3Result``; this front reads
+the ASGI request into the one and renders the other as a Starlette response.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import AsyncIterator
 from functools import lru_cache
 from pathlib import Path
 
-from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope
 
 from monban import sigv4
+from monban.access.auth import identify, valid_region
+from monban.access.principal import ANONYMOUS, Caller, RequestInfo, request_info
+from monban.access.state import AppState
 from monban.protocol.errors import AwsError
 from monban.protocol.xml import s3_error
-from monban.server.auth import identify, valid_region
-from monban.server.principal import ANONYMOUS, Caller, RequestInfo, request_info
-from monban.server.state import AppState
 from monban.services.s3 import buckets, complete, copy, listing, multipart, objects, policy, uploads  # noqa: F401
-from monban.services.s3.call import S3Call
+from monban.services.s3.call import ClientDisconnect, S3Call
 from monban.services.s3.errors import from_sigv4
 from monban.services.s3.names import check_bucket_name, check_key
-from monban.services.s3.registry import OPERATIONS
+from monban.services.s3.registry import OPERATIONS, S3Result
 from monban.services.s3.routing import Route, route
 from monban.services.s3.storage import BlobStore
 
@@ -40,6 +43,21 @@ def _blobs(data_dir: Path) -> BlobStore:
 
 def _request_id() -> str:
     return secrets.token_hex(8).upper()
+
+
+async def _body(receive: Receive) -> AsyncIterator[bytes]:
+    """The request body as it arrives (what Starlette's ``Request.stream`` does, without the
+    ``Request``); ``ClientDisconnect`` when the client goes away first."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.request":
+            chunk = message.get("body", b"")
+            if chunk:
+                yield chunk
+            if not message.get("more_body", False):
+                return
+        elif message["type"] == "http.disconnect":
+            raise ClientDisconnect
 
 
 def _presigned(http: sigv4.HttpRequest) -> bool:
@@ -114,28 +132,43 @@ def error_response(error: AwsError, request_id: str, method: str, close: bool = 
     return Response(body, status, headers=headers, media_type="application/xml")
 
 
+def _render(result: S3Result) -> Response:
+    """A handler's answer as a Starlette response (a byte iterator streams)."""
+    body = result.body
+    if isinstance(body, bytes):
+        return Response(body, result.status, headers=result.headers, media_type=result.media_type)
+    return StreamingResponse(body, result.status, headers=result.headers, media_type=result.media_type)
+
+
 async def _dispatch(
-    state: AppState, request: Request, http: sigv4.HttpRequest, virtual_bucket: str | None, request_id: str
+    state: AppState,
+    scope: Scope,
+    receive: Receive,
+    http: sigv4.HttpRequest,
+    virtual_bucket: str | None,
+    request_id: str,
 ) -> Response:
     where = route(http, virtual_bucket)
     try:
         signed = sigv4.parse(http)
     except sigv4.SigV4Error as exc:
         raise from_sigv4(exc, None, presigned=_presigned(http), region=state.settings.region) from exc
-    info = request_info(request.scope, http, signed, request_id, state.settings.region)
+    info = request_info(scope, http, signed, request_id, state.settings.region)
     caller, secret = await state.run_cached(authenticate, state, http, signed, info)
     _check_names(where)
-    call = S3Call(state, request, http, signed, caller, secret, info, where, _blobs(state.settings.data_dir))
-    return await OPERATIONS[where.operation](call)
+    call = S3Call(
+        state, _body(receive), http, signed, caller, secret, info, where, _blobs(state.settings.data_dir)
+    )
+    return _render(await OPERATIONS[where.operation](call))
 
 
 async def handle_s3(
-    state: AppState, request: Request, http: sigv4.HttpRequest, virtual_bucket: str | None
+    state: AppState, scope: Scope, receive: Receive, http: sigv4.HttpRequest, virtual_bucket: str | None
 ) -> Response:
     """One S3 request, start to finish."""
     request_id = _request_id()
     try:
-        response = await _dispatch(state, request, http, virtual_bucket, request_id)
+        response = await _dispatch(state, scope, receive, http, virtual_bucket, request_id)
     except AwsError as error:
         return error_response(error, request_id, http.method, _has_body(http))
     except ClientDisconnect:

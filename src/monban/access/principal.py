@@ -24,7 +24,7 @@ class Caller:
     access_key_id: str | None = None
     user_id: str | None = None
     session: SessionClaims | None = None
-    # the caller's condition keys, normalised once (``server.context.caller_keys``)
+    # the caller's condition keys, normalised once (``access.context.caller_keys``)
     context_keys: dict[str, tuple[str, ...]] | None = field(default=None, compare=False, repr=False)
 
     @property

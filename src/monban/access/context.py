@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from monban.access.principal import Caller, RequestInfo
 from monban.policy.context import RequestContext
 from monban.protocol.xml import utc_text
-from monban.server.principal import Caller, RequestInfo
 
 ContextValues = dict[str, str | Sequence[str] | None]
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 
+from monban.access.context import request_context
+from monban.access.principal import Caller, RequestInfo
+from monban.access.state import AppState, LruCache
 from monban.policy import (
     AuthzRequest,
     Decision,
@@ -21,9 +24,6 @@ from monban.policy import (
     load_policy,
 )
 from monban.protocol.errors import AwsError
-from monban.server.context import request_context
-from monban.server.principal import Caller, RequestInfo
-from monban.server.state import AppState, LruCache
 from monban.store import iam_read
 from monban.store.iam_read import EntityPolicies, PolicyText
 
