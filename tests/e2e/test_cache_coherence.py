@@ -1,5 +1,5 @@
 """What the request path caches per generation is seen as changed by the very next request on the
-worker that changed it (DESIGN.md, "Caches"): a bucket's existence and policy, a role's trust
+worker that changed it (ARCHITECTURE.md, "Caches"): a bucket's existence and policy, a role's trust
 policy, and a deleted role's sessions."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The ASGI application: one port for IAM, STS and S3 (routing as in DESIGN.md).
+"""The ASGI application: one port for IAM, STS and S3 (routing as in ARCHITECTURE.md).
 
 IAM and STS are the Query protocol at ``/`` (form ``Action`` + ``Version``); everything else is S3
 (path style, or virtual-host style for ``<bucket>.localhost``). ``GET /_monban/health`` answers when

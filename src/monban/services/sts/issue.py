@@ -3,7 +3,7 @@
 Every STS call that hands out credentials (AssumeRole, GetSessionToken) and the instance-metadata
 endpoint end here: an ``ASIA…`` id that encodes the account, a fresh secret, and a session token
 sealed with ``keyring.sessions`` that carries everything the session means. Nothing is written to
-the database: a session is stateless (DESIGN.md, "Stateless credentials").
+the database: a session is stateless (ARCHITECTURE.md, "Stateless credentials").
 """
 
 from __future__ import annotations
