@@ -6,10 +6,12 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any, cast
 
 from monban.admin import add_admin_commands
-from monban.settings import DEFAULT_PORT, Settings, default_data_dir
+from monban.settings import DEFAULT_PORT, HEADER_TIMEOUT, Settings, default_data_dir
 
 
 def _serve_args(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,7 +30,23 @@ def _serve_args(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         default=900,
         help="lowest DurationSeconds accepted (AWS: 900); lower it only in test setups",
     )
+    p.add_argument(
+        "--header-timeout",
+        type=seconds,
+        default=HEADER_TIMEOUT,
+        metavar="SECONDS",
+        help="close a connection whose request headers are not all in within this many seconds of "
+        "connecting or of the previous response (slow or stalled clients; default %(default)g)",
+    )
     p.add_argument("--log-level", default="warning")
+
+
+def seconds(text: str) -> float:
+    """A --header-timeout value."""
+    value = float(text)
+    if not 0 < value < 86400:
+        raise argparse.ArgumentTypeError(f"{text}: give a number of seconds above 0 and below 86400")
+    return value
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -46,6 +64,7 @@ def serve(args: argparse.Namespace) -> int:
         config_file=args.config,
         workers=args.workers,
         min_session_seconds=args.min_session_seconds,
+        header_timeout=args.header_timeout,
     )
     from monban.config import BootstrapError
 
@@ -64,7 +83,9 @@ def serve(args: argparse.Namespace) -> int:
         workers=settings.workers,
         log_level=args.log_level,
         loop="uvloop",
-        http=CoalescingHttpToolsProtocol,  # httptools, one write per response (server/http.py)
+        # httptools, one write per response, a deadline for the headers (server/http.py); uvicorn
+        # calls the partial as it would the class (and pickles it for --workers > 1)
+        http=cast(Any, partial(CoalescingHttpToolsProtocol, header_timeout=settings.header_timeout)),
         access_log=False,
         server_header=False,  # no "server: uvicorn": it names the implementation, one header less per answer
         # aws:SourceIp is the TCP peer, as in AWS: no client may claim another address with
