@@ -29,7 +29,8 @@ from sqlalchemy.orm import Session
 
 from monban.settings import Settings, default_data_dir
 from monban.store.accounts import bump_generation
-from monban.store.db import Database
+from monban.store.datadir import make_private
+from monban.store.db import Database, sqlite_file
 from monban.store.models import InlinePolicy, RevokedSession, Role
 
 REVOKE_POLICY_NAME = "AWSRevokeOlderSessions"
@@ -120,6 +121,8 @@ def _database(args: argparse.Namespace) -> Database:
     settings = Settings(data_dir=args.data_dir or default_data_dir(), database_url=args.database)
     if args.database is None and not (settings.data_dir / "monban.db").exists():
         raise AdminError(f"no monban database in {settings.data_dir} (give --data-dir or --database)")
+    if args.database is None:  # the database is in the data dir
+        make_private(settings.data_dir, sqlite_file(settings.database))
     return Database(settings.database)
 
 

@@ -21,12 +21,13 @@ from monban.store.accounts import (
     root_keys,
     write_root_credentials,
 )
-from monban.store.db import Database
+from monban.store.datadir import make_private
+from monban.store.db import Database, sqlite_file
 from monban.store.managed import seed_managed_policies
 
 
 def open_state_parts(settings: Settings) -> tuple[Database, KeyRing]:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private(settings.data_dir, sqlite_file(settings.database))
     keyring = KeyRing.from_master(load_master_key(settings.data_dir))
     return Database(settings.database), keyring
 
