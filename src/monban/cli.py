@@ -50,11 +50,11 @@ def seconds(text: str) -> float:
 
 
 def serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
+    from monban.config import BootstrapError
+    from monban.credentials.keyring import MasterKeyError
     from monban.server.asgi import SETTINGS_ENV, settings_to_env
     from monban.server.boot import banner, boot
-    from monban.server.http import CoalescingHttpToolsProtocol
+    from monban.store.datadir import serving
 
     settings = Settings(
         host=args.host,
@@ -66,22 +66,30 @@ def serve(args: argparse.Namespace) -> int:
         min_session_seconds=args.min_session_seconds,
         header_timeout=args.header_timeout,
     )
-    from monban.config import BootstrapError
+    with serving(settings.data_dir):  # no master key rotation meanwhile (admin.py)
+        try:
+            credentials, roots = boot(settings)
+        except (BootstrapError, MasterKeyError) as error:
+            print(f"monban: {error}", file=sys.stderr)
+            return 2
+        os.environ[SETTINGS_ENV] = settings_to_env(settings)
+        print(banner(settings, credentials, roots), flush=True)
+        _run_uvicorn(settings, args.log_level)
+    return 0
 
-    try:
-        credentials, roots = boot(settings)
-    except BootstrapError as error:
-        print(f"monban: {error}", file=sys.stderr)
-        return 2
-    os.environ[SETTINGS_ENV] = settings_to_env(settings)
-    print(banner(settings, credentials, roots), flush=True)
+
+def _run_uvicorn(settings: Settings, log_level: str) -> None:
+    import uvicorn
+
+    from monban.server.http import CoalescingHttpToolsProtocol
+
     uvicorn.run(
         "monban.server.asgi:create_app",
         factory=True,
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
-        log_level=args.log_level,
+        log_level=log_level,
         loop="uvloop",
         # httptools, one write per response, a deadline for the headers (server/http.py); uvicorn
         # calls the partial as it would the class (and pickles it for --workers > 1)
@@ -92,7 +100,6 @@ def serve(args: argparse.Namespace) -> int:
         # X-Forwarded-For (uvicorn would trust it from 127.0.0.1, i.e. from every local client)
         proxy_headers=False,
     )
-    return 0
 
 
 def simulate(args: argparse.Namespace) -> int:
@@ -105,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="monban", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_args(sub)
-    admin_commands = add_admin_commands(sub)  # revoke-role-sessions, revoke-session (monban.admin)
+    admin_commands = add_admin_commands(sub)  # revoke-role-sessions, revoke-session, rotate-master-key
     sim = sub.add_parser("simulate", help="evaluate authorization requests (JSON lines) with the engine")
     sim.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)

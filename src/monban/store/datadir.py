@@ -18,8 +18,10 @@ user, any of them would give away what IAM guards. So every process that works o
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 PRIVATE_UMASK = 0o077
@@ -35,9 +37,14 @@ OWN_FILES = (
         for name in ("master.key", "master.key.next", "credentials")
         for suffix in ("", ".tmp")
     ),
-    "serve.lock",
+    "serve.lock",  # SERVE_LOCK
 )
 OBJECTS = "objects"
+SERVE_LOCK = "serve.lock"
+
+
+class DataDirBusy(Exception):
+    """A server runs on the data dir, and the command needs it to itself."""
 
 
 def make_private(data_dir: Path, database_file: str | None) -> None:
@@ -76,3 +83,33 @@ def _narrow(path: Path) -> None:
             return
         if stat.S_IMODE(info.st_mode) != wanted:
             path.chmod(wanted)
+
+
+@contextlib.contextmanager
+def serving(data_dir: Path) -> Iterator[None]:
+    """Held by ``monban serve`` while it runs: a shared ``flock`` of ``serve.lock`` (several servers
+    may share a data dir), which a command needing the data dir to itself (``exclusive``) cannot
+    take meanwhile; it waits for such a command to end."""
+    with _locked(data_dir, fcntl.LOCK_SH):
+        yield
+
+
+@contextlib.contextmanager
+def exclusive(data_dir: Path) -> Iterator[None]:
+    """The data dir to this process alone: DataDirBusy at once if a server runs on it."""
+    with _locked(data_dir, fcntl.LOCK_EX | fcntl.LOCK_NB):
+        yield
+
+
+@contextlib.contextmanager
+def _locked(data_dir: Path, how: int) -> Iterator[None]:
+    data_dir.mkdir(DIR_MODE, parents=True, exist_ok=True)
+    fd = os.open(data_dir / SERVE_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+    try:
+        try:
+            fcntl.flock(fd, how)
+        except BlockingIOError:  # LOCK_NB, and someone holds it
+            raise DataDirBusy(str(data_dir)) from None
+        yield
+    finally:
+        os.close(fd)  # lets the lock go
