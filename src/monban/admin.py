@@ -1,4 +1,5 @@
-"""Operator commands that work on a data dir's database directly: revoking sessions.
+"""Operator commands that work on a data dir's database directly: revoking sessions, and rotating
+the master key (``monban rotate-master-key``, see ``store/master_key.py``).
 
 Two ways, as documented in docs/sts-walkthrough.md:
 
@@ -27,9 +28,12 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from monban.credentials.keyring import MASTER_KEY_FILE, MasterKeyError
 from monban.settings import Settings, default_data_dir
 from monban.store.accounts import bump_generation
-from monban.store.db import Database
+from monban.store.datadir import make_private
+from monban.store.db import Database, sqlite_file
+from monban.store.master_key import rotate
 from monban.store.models import InlinePolicy, RevokedSession, Role
 
 REVOKE_POLICY_NAME = "AWSRevokeOlderSessions"
@@ -120,6 +124,8 @@ def _database(args: argparse.Namespace) -> Database:
     settings = Settings(data_dir=args.data_dir or default_data_dir(), database_url=args.database)
     if args.database is None and not (settings.data_dir / "monban.db").exists():
         raise AdminError(f"no monban database in {settings.data_dir} (give --data-dir or --database)")
+    if args.database is None:  # the database is in the data dir
+        make_private(settings.data_dir, sqlite_file(settings.database))
     return Database(settings.database)
 
 
@@ -130,7 +136,7 @@ def _run(args: argparse.Namespace, action: Callable[[Database], str]) -> int:
             print(action(db))
         finally:
             db.dispose()
-    except AdminError as exc:
+    except (AdminError, MasterKeyError) as exc:
         print(f"monban: {exc}", file=sys.stderr)
         return 1
     return 0
@@ -152,13 +158,29 @@ def _revoke_session_command(args: argparse.Namespace) -> int:
     return _run(args, act)
 
 
+def _rotate_master_key_command(args: argparse.Namespace) -> int:
+    data_dir = args.data_dir or default_data_dir()
+
+    def act(db: Database) -> str:
+        count = rotate(data_dir, db)
+        return (
+            f"{data_dir / MASTER_KEY_FILE}: a new master key; {count} secret access "
+            f"key{'' if count == 1 else 's'} re-sealed under it. "
+            "Back it up now (the old one opens nothing any more), copy it to every node that shares the "
+            "database, then start them: session tokens and authorization messages issued before no "
+            "longer open (their holders get InvalidClientTokenId and must get new ones)"
+        )
+
+    return _run(args, act)
+
+
 def _database_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, default=None, help="default $MONBAN_DATA_DIR")
     parser.add_argument("--database", default=None, help="SQLAlchemy URL; default SQLite in the data dir")
 
 
 def add_admin_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> dict[str, Command]:
-    """Add the revocation subcommands to ``monban``; returns their handlers by name."""
+    """Add the operator subcommands to ``monban``; returns their handlers by name."""
     role = sub.add_parser(
         "revoke-role-sessions",
         help="deny every existing session of a role (AWS's AWSRevokeOlderSessions policy)",
@@ -169,4 +191,13 @@ def add_admin_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     one = sub.add_parser("revoke-session", help="revoke one session by its ASIA… access key id")
     one.add_argument("access_key_id")
     _database_args(one)
-    return {"revoke-role-sessions": _revoke_role_command, "revoke-session": _revoke_session_command}
+    rotate_key = sub.add_parser(
+        "rotate-master-key",
+        help="replace the master key and re-seal every secret under the new one (servers stopped)",
+    )
+    _database_args(rotate_key)
+    return {
+        "revoke-role-sessions": _revoke_role_command,
+        "revoke-session": _revoke_session_command,
+        "rotate-master-key": _rotate_master_key_command,
+    }

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_PORT = 4747
+# Seconds a connection has for a request's headers (server/http.py). Apache's mod_reqtimeout allows
+# 20 s by default; nginx's client_header_timeout, 60 s.
+HEADER_TIMEOUT = 20.0
 
 
 def default_data_dir() -> Path:
@@ -29,6 +32,7 @@ class Settings:
     region: str = "us-east-1"
     max_body_bytes: int = 1024 * 1024
     cache_seconds: float = 1.0  # how long a worker trusts its cached IAM generation / revocations
+    header_timeout: float = HEADER_TIMEOUT
 
     @property
     def database(self) -> str:

@@ -106,3 +106,13 @@ def start_server(data_dir: Path, *args: str, env: dict[str, str] | None = None) 
             time.sleep(0.1)
     process.kill()
     raise RuntimeError(f"server did not start: {log.read_text()}")
+
+
+def run_cli(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``monban <args> --data-dir <data_dir>`` in a subprocess (an operator command); its result."""
+    command = [sys.executable, "-m", "monban.cli", *args, "--data-dir", str(data_dir)]
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=120, check=False, env={**os.environ, **(env or {})}
+    )

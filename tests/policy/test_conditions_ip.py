@@ -54,6 +54,32 @@ def test_version_mismatch() -> None:
     assert not holds("IpAddress", ("::/0",), "10.0.0.1")
 
 
+@pytest.mark.parametrize(
+    ("operator", "policy", "request_value", "expected"),
+    [
+        # an IPv4-mapped source is its IPv4 address (a dual-stack listener's IPv4 client)
+        ("IpAddress", "203.0.113.0/24", "::ffff:203.0.113.5", True),
+        ("IpAddress", "203.0.113.0/24", "::ffff:198.51.100.5", False),
+        ("NotIpAddress", "203.0.113.0/24", "::ffff:203.0.113.5", False),
+        ("NotIpAddress", "203.0.113.0/24", "::ffff:198.51.100.5", True),
+        ("IpAddress", "203.0.113.5", "0:0:0:0:0:ffff:cb00:7105", True),
+        # and the converse: a block written in mapped form holds the IPv4 addresses it maps
+        ("IpAddress", "::ffff:203.0.113.0/120", "203.0.113.5", True),
+        ("IpAddress", "::ffff:203.0.113.0/120", "198.51.100.5", False),
+        ("NotIpAddress", "::ffff:203.0.113.0/120", "203.0.113.5", False),
+        ("IpAddress", "::ffff:0:0/96", "198.51.100.5", True),
+        ("IpAddress", "::ffff:0:0/96", "::ffff:198.51.100.5", True),
+        ("IpAddress", "::ffff:0:0/96", "2001:db8::1", False),
+        # an IPv6 block that is not inside ::ffff:0:0/96 holds no IPv4 address, in either spelling
+        ("IpAddress", "::/0", "::ffff:203.0.113.5", False),
+        ("NotIpAddress", "::/0", "::ffff:203.0.113.5", True),
+        ("IpAddress", "::/0", "2001:db8::1", True),
+    ],
+)
+def test_ipv4_mapped_addresses(operator: str, policy: str, request_value: str, expected: bool) -> None:
+    assert holds(operator, (policy,), request_value) is expected
+
+
 def test_bare_ipv6_is_a_single_host() -> None:
     assert holds("IpAddress", ("2001:db8::1",), "2001:db8::1")
     assert not holds("IpAddress", ("2001:db8::1",), "2001:db8::2")

@@ -68,9 +68,11 @@ def test_lifespan_starts_and_stops(app: MonbanApp) -> None:
     assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
 
 
-def test_health_lists_the_accounts(app: MonbanApp) -> None:
+def test_health_names_no_account(app: MonbanApp) -> None:
+    """Unauthenticated: readiness only, never the account ids (issue 11)."""
     status, _headers, body = call(app, "GET", "/_monban/health")
-    assert status == 200 and json.loads(body) == {"status": "ok", "accounts": ["111122223333"]}
+    assert status == 200 and json.loads(body) == {"status": "ok"}
+    assert b"111122223333" not in body
 
 
 def test_a_method_no_operation_uses_is_405(app: MonbanApp) -> None:

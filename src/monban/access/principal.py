@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from monban.credentials.session import SessionClaims
+from monban.policy.conditions.ip import canonical_address
 from monban.policy.types import Principal
 from monban.sigv4.model import HttpRequest, SignedRequest
 
@@ -83,7 +84,7 @@ def request_info(
     return RequestInfo(
         request_id=request_id,
         now=datetime.now(UTC),
-        source_ip=client[0] if client else "127.0.0.1",
+        source_ip=canonical_address(client[0]) if client else "127.0.0.1",  # ::ffff:a.b.c.d is a.b.c.d
         user_agent=http.header("user-agent") or "",
         secure=scope.get("scheme") == "https",
         region=signed.scope.region if signed else default_region,

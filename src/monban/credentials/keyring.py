@@ -2,12 +2,15 @@
 
 The master key never enters the database: it comes from ``MONBAN_MASTER_KEY`` (base64 of 32 bytes)
 or from ``master.key`` in the data dir, created 0600 at first start. Nodes that share a database
-must share the master key; then any node opens any session token.
+must share the master key; then any node opens any session token. Whether a key may be created, and
+whether the one found is the one that sealed the database's secrets, is ``store/master_key.py``'s
+business; this module only reads, makes and writes keys.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -19,11 +22,17 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 MASTER_KEY_ENV = "MONBAN_MASTER_KEY"
 MASTER_KEY_FILE = "master.key"
+MASTER_KEY_BYTES = 32
 NONCE_BYTES = 12  # AES-GCM's 96-bit nonce
 
 
 class SealError(Exception):
     """A sealed value could not be opened: wrong key, tampered or truncated."""
+
+
+class MasterKeyError(Exception):
+    """The master key is missing, malformed or not the one the data was sealed with; the message
+    is one sentence for the operator: which file, what to do."""
 
 
 def write_private(path: Path, data: bytes) -> None:
@@ -33,21 +42,61 @@ def write_private(path: Path, data: bytes) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())  # on disk before it replaces the old file: a key must not be lost
     os.replace(tmp, path)
 
 
-def load_master_key(data_dir: Path) -> bytes:
-    """The 32-byte master key from the environment, else the data dir (created if missing)."""
+def master_key_source(data_dir: Path) -> str:
+    """Where the master key comes from, for messages: the variable, else the file's path."""
+    return MASTER_KEY_ENV if os.environ.get(MASTER_KEY_ENV) else str(data_dir / MASTER_KEY_FILE)
+
+
+def _decode(text: bytes, source: str) -> bytes:
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) != MASTER_KEY_BYTES:
+        raise MasterKeyError(
+            f"{source} does not hold a master key (the base64 of {MASTER_KEY_BYTES} bytes): "
+            "restore it from your backup"
+        )
+    return key
+
+
+def read_master_key(data_dir: Path) -> bytes | None:
+    """The master key from ``MONBAN_MASTER_KEY``, else from the data dir's ``master.key``; None
+    when neither is there. MasterKeyError when it is not the base64 of 32 bytes."""
     from_env = os.environ.get(MASTER_KEY_ENV)
     if from_env:
-        key = base64.b64decode(from_env)
-        if len(key) != 32:
-            raise ValueError(f"{MASTER_KEY_ENV} must be the base64 of 32 bytes")
-        return key
-    path = data_dir / MASTER_KEY_FILE
-    if not path.exists():
-        write_private(path, base64.b64encode(secrets.token_bytes(32)) + b"\n")
-    return base64.b64decode(path.read_bytes().strip())
+        return _decode(from_env.encode(), MASTER_KEY_ENV)
+    return read_key_file(data_dir / MASTER_KEY_FILE)
+
+
+def read_key_file(path: Path) -> bytes | None:
+    """The key in a key file; None when there is no such file."""
+    try:
+        return _decode(path.read_bytes(), str(path))
+    except FileNotFoundError:
+        return None
+
+
+def load_master_key(data_dir: Path) -> bytes:
+    """The master key of a data dir that has one (MasterKeyError if it has none)."""
+    key = read_master_key(data_dir)
+    if key is None:
+        raise MasterKeyError(f"{data_dir / MASTER_KEY_FILE} is missing: restore it from your backup")
+    return key
+
+
+def new_master_key() -> bytes:
+    return secrets.token_bytes(MASTER_KEY_BYTES)
+
+
+def write_master_key(path: Path, key: bytes) -> None:
+    """``key`` into ``path`` (0600, atomically), as ``master.key`` holds it: base64 and a newline."""
+    write_private(path, base64.b64encode(key) + b"\n")
 
 
 def _derive(master: bytes, purpose: bytes) -> bytes:

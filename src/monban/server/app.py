@@ -1,8 +1,9 @@
 """The ASGI application: one port for IAM, STS and S3 (routing as in ARCHITECTURE.md).
 
 IAM and STS are the Query protocol at ``/`` (form ``Action`` + ``Version``); everything else is S3
-(path style, or virtual-host style for ``<bucket>.localhost``). ``GET /_monban/health`` answers when
-the worker is ready.
+(path style, or virtual-host style for ``<bucket>.localhost``). ``GET /_monban/health`` answers
+``{"status": "ok"}`` when the worker is ready (its database answers); it is unauthenticated, so it
+says nothing else — no account ids.
 
 The Query front (``monban.fronts.query``) is plain ASGI: it is the path of every IAM and STS
 call, so it reads the body and writes the response itself, with no framework objects in between.
@@ -71,8 +72,8 @@ class MonbanApp:
             await PlainTextResponse("Method Not Allowed", 405, headers=allowed)(scope, receive, send)
             return
         if scope["path"] == HEALTH and method in ("GET", "HEAD"):
-            accounts = await self.state.run_cached(self.state.accounts.get)
-            await JSONResponse({"status": "ok", "accounts": sorted(accounts)})(scope, receive, send)
+            await self.state.run_cached(self.state.generation.get)  # the database answers
+            await JSONResponse({"status": "ok"})(scope, receive, send)
             return
         http = http_request(scope)
         if _is_query(scope, http):

@@ -1,4 +1,4 @@
-"""Start-up: data dir, master key, schema, AWS managed policies, bootstrap file, root keys.
+"""Start-up: data dir, schema, master key, AWS managed policies, bootstrap file, root keys.
 
 Runs once per server (before workers fork); each worker then builds its own ``AppState``.
 """
@@ -21,12 +21,15 @@ from monban.store.accounts import (
     root_keys,
     write_root_credentials,
 )
-from monban.store.db import Database
+from monban.store.datadir import make_private
+from monban.store.db import Database, sqlite_file
 from monban.store.managed import seed_managed_policies
+from monban.store.master_key import settle
 
 
 def open_state_parts(settings: Settings) -> tuple[Database, KeyRing]:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """A worker's database and key ring, over a data dir ``boot`` has prepared and checked."""
+    make_private(settings.data_dir, sqlite_file(settings.database))
     keyring = KeyRing.from_master(load_master_key(settings.data_dir))
     return Database(settings.database), keyring
 
@@ -59,11 +62,14 @@ def _root_credentials(db: Database, keyring: KeyRing) -> dict[str, tuple[str, st
 
 
 def boot(settings: Settings) -> tuple[Path, dict[str, tuple[str, str]]]:
-    """Prepare the data dir and database; returns the root credentials file and its keys."""
-    db, keyring = open_state_parts(settings)
+    """Prepare the data dir and database; returns the root credentials file and its keys.
+    MasterKeyError when the master key is missing or not the one the database's secrets need."""
+    make_private(settings.data_dir, sqlite_file(settings.database))
+    db = Database(settings.database)
     sweep_temporaries(settings.data_dir)
     try:
         db.migrate()
+        keyring = settle(settings.data_dir, db)
         with db.transaction() as session:
             seed_managed_policies(session)
         _apply_config(db, keyring, settings)

@@ -9,6 +9,11 @@ second, and the client reads each response whole.
 
 Large bodies are not held back: once ``FLUSH_BYTES`` are pending they are written at once, so the
 real transport's buffer, and with it uvicorn's flow control (``pause_writing``), sees them as before.
+
+Slow clients: a connection must deliver a request's headers within ``header_timeout`` seconds of
+connecting, or of the end of the previous response, else it is closed (uvicorn has no such limit:
+its keep-alive timer stops at the first byte, so a client trickling a header a byte at a time would
+hold its connection, and its file descriptor, for ever). Bodies are the handlers' business.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ import asyncio
 from typing import Any, cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from monban.settings import HEADER_TIMEOUT
 
 FLUSH_BYTES = 64 * 1024
 
@@ -63,8 +70,44 @@ class CoalescingTransport:
 
 
 class CoalescingHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's ``httptools`` protocol over a ``CoalescingTransport``."""
+    """uvicorn's ``httptools`` protocol over a ``CoalescingTransport``, closing connections whose
+    headers take longer than ``header_timeout`` seconds."""
+
+    def __init__(self, *args: Any, header_timeout: float = HEADER_TIMEOUT, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.header_timeout = header_timeout
+        self._header_timer: asyncio.TimerHandle | None = None
 
     # uvicorn narrows asyncio.Protocol's BaseTransport to Transport here; so does this override
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(cast(asyncio.Transport, CoalescingTransport(transport, self.loop)))
+        self._await_headers()
+
+    def on_headers_complete(self) -> None:
+        self._stop_header_timer()
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        """The next request's headers are due now, unless it is pipelined (they have arrived)."""
+        pipelined = bool(self.pipeline)
+        super().on_response_complete()
+        if not pipelined and not self.transport.is_closing():
+            self._await_headers()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_header_timer()
+        super().connection_lost(exc)
+
+    def _await_headers(self) -> None:
+        self._stop_header_timer()
+        self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+
+    def _stop_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if not self.transport.is_closing():
+            self.transport.close()

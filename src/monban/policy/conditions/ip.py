@@ -11,6 +11,12 @@ matches nothing (false for NotIpAddress too). Policy variables are not substitut
 Request addresses are read with :mod:`ipaddress`'s grammar. A dotted quad is read by table lookup
 (the 256 octet spellings ``ipaddress`` accepts: no sign, no leading zero); anything else goes to
 ``ipaddress.ip_address``. Each request value is parsed once per request context.
+
+An IPv4-mapped IPv6 address (RFC 4291 section 2.5.5.2, ``::ffff:203.0.113.5``) is the IPv4 address
+it carries, on both sides: a dual-stack listener reports an IPv4 client that way, and AWS, which
+sees that client's IPv4 address, tests it against the IPv4 blocks. So a mapped request address is
+read as IPv4, and a block written inside ``::ffff:0:0/96`` (``::ffff:10.0.0.0/104``) is the IPv4
+block it maps (``10.0.0.0/8``). Other IPv6 blocks, ``::/0`` included, hold no IPv4 address.
 """
 
 from __future__ import annotations
@@ -23,12 +29,13 @@ from types import MappingProxyType
 from monban.policy.conditions.base import invalid_value
 from monban.policy.context import RequestContext
 
-__all__ = ["IpMatcher", "compile_matcher", "parse_address"]
+__all__ = ["IpMatcher", "canonical_address", "compile_matcher", "parse_address"]
 
 Network = tuple[int, int]
 """``(network address, netmask)`` as integers: ``address & netmask == network`` tests membership."""
 
 _OCTETS = MappingProxyType({str(octet): octet for octet in range(256)})
+_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
 
 
 def parse_address(text: str) -> tuple[int, int] | None:
@@ -42,7 +49,20 @@ def parse_address(text: str) -> tuple[int, int] | None:
         address = ipaddress.ip_address(text)
     except ValueError:
         return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return 4, int(address.ipv4_mapped)
     return address.version, int(address)
+
+
+def canonical_address(text: str) -> str:
+    """``text`` as AWS would report it in ``aws:SourceIp``: an IPv4-mapped IPv6 address as its
+    dotted quad, anything else unchanged."""
+    if ":" not in text:  # not written as IPv6
+        return text
+    address = parse_address(text)
+    if address is not None and address[0] == 4:  # IPv4, written as IPv6: mapped
+        return str(ipaddress.IPv4Address(address[1]))
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +100,10 @@ def compile_matcher(comparison: str, values: tuple[str, ...], version: str | Non
             raise invalid_value() from None
         if isinstance(network, ipaddress.IPv4Network):
             v4.append(network)
+        elif network.subnet_of(_MAPPED):  # ::ffff:a.b.c.d/96+n is the IPv4 block a.b.c.d/n
+            v4.append(
+                ipaddress.IPv4Network((int(network.network_address) & 0xFFFFFFFF, network.prefixlen - 96))
+            )
         else:
             v6.append(network)
     collapse = ipaddress.collapse_addresses  # merges overlapping and adjacent blocks

@@ -7,6 +7,8 @@ go (``BlobStore.put``). A crash therefore leaves at worst an unreferenced file, 
 object. User-supplied keys never reach a path: ``a/../../etc`` is a database key, its bytes live
 under a random id.
 
+Files are 0600 and folders 0700 (``store/datadir.py``), whatever the umask.
+
 A small object may have no file at all: its one segment is *inline* (``Segment.data``, stored in
 the object's row). Readers take both kinds alike (``read``, ``open_range``); ``delete`` skips it.
 """
@@ -26,6 +28,8 @@ from typing import BinaryIO
 
 _ID = re.compile(r"[0-9a-f]{32}")
 READ_CHUNK = 256 * 1024
+# a blob file is new (never an existing one), its owner's only (0600, as the data dir's rule says)
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
 
 
 def new_id() -> str:
@@ -94,11 +98,11 @@ class BlobStore:
         blob_id = new_id()
         temp = f"{self._tmp}/{blob_id}.part"
         try:
-            handle = open(temp, "xb")  # noqa: SIM115 - closed by the writer
+            fd = os.open(temp, _NEW_FILE, 0o600)
         except FileNotFoundError:
-            os.makedirs(self._tmp, exist_ok=True)
-            handle = open(temp, "xb")  # noqa: SIM115 - closed by the writer
-        return BlobWriter(self, blob_id, temp, handle)
+            os.makedirs(self._tmp, 0o700, exist_ok=True)
+            fd = os.open(temp, _NEW_FILE, 0o600)
+        return BlobWriter(self, blob_id, temp, os.fdopen(fd, "wb"))
 
     def put(self, data: bytes) -> Segment:
         """A new blob of ``data``, complete and verified already, written in one piece.
@@ -109,12 +113,11 @@ class BlobStore:
         """
         blob_id = new_id()
         final = self.file(blob_id)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
         try:
-            fd = os.open(final, flags, 0o666)  # as open() would
+            fd = os.open(final, _NEW_FILE, 0o600)
         except FileNotFoundError:  # the first blob of its ``<id[:2]>`` folder
-            os.makedirs(os.path.dirname(final), exist_ok=True)
-            fd = os.open(final, flags, 0o666)  # as open() would
+            os.makedirs(os.path.dirname(final), 0o700, exist_ok=True)
+            fd = os.open(final, _NEW_FILE, 0o600)
         try:
             with memoryview(data) as view:
                 written = 0
@@ -202,7 +205,7 @@ class BlobWriter:
         try:
             os.replace(self._temp, final)
         except FileNotFoundError:  # the first blob of its ``<id[:2]>`` folder
-            os.makedirs(os.path.dirname(final), exist_ok=True)
+            os.makedirs(os.path.dirname(final), 0o700, exist_ok=True)
             os.replace(self._temp, final)
         return Segment(self.blob_id, self.size)
 
