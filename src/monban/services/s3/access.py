@@ -22,6 +22,7 @@ from monban.policy import Decision, MalformedPolicyDocument, NamedPolicy, Policy
 from monban.protocol.errors import AwsError
 from monban.server.authz import compiled, decide
 from monban.services.s3.call import S3Call
+from monban.services.s3.errors import count_argument
 from monban.services.s3.names import bucket_arn, object_arn
 from monban.store.iam_read import PolicyText
 
@@ -108,8 +109,12 @@ _HEADER_KEYS = {
 
 
 def _operation_key(call: S3Call, name: str) -> str | None:
-    if name == "s3:max-keys":
-        return call.query.get("max-keys") or call.query.get("max-uploads")
+    if name == "s3:max-keys":  # the number the handler reads, as it reads it (count_argument)
+        for parameter in ("max-keys", "max-uploads"):
+            text = call.query.get(parameter)
+            if text is not None:
+                return str(count_argument(text, parameter))
+        return None
     if name in ("s3:prefix", "s3:delimiter"):
         return call.query.get(name[3:])
     header = _HEADER_KEYS.get(name)

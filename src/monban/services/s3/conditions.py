@@ -16,7 +16,7 @@ from email.utils import parsedate_to_datetime
 from monban.protocol.errors import AwsError
 from monban.services.s3.errors import precondition_failed, utc
 
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+_RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)")  # ASCII digits only, as everywhere (protocol.numbers)
 
 
 def _date(text: str | None) -> datetime | None:

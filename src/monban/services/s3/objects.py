@@ -20,7 +20,12 @@ from monban.services.s3.access import BucketFacts, authorize_operation, check
 from monban.services.s3.body import Received, read_document
 from monban.services.s3.call import S3Call
 from monban.services.s3.conditions import byte_range, check_read, etag_matches
-from monban.services.s3.errors import invalid_argument, no_such_bucket, no_such_key, precondition_failed
+from monban.services.s3.errors import (
+    integer_argument,
+    no_such_bucket,
+    no_such_key,
+    precondition_failed,
+)
 from monban.services.s3.metadata import UploadMeta, checksum_headers, object_headers, upload_meta
 from monban.services.s3.names import bucket_arn, object_arn
 from monban.services.s3.registry import empty, operation, xml_response
@@ -196,11 +201,9 @@ def _part_range(call: S3Call, info: ObjectInfo) -> tuple[int, int] | None:
     text = call.query.get("partNumber")
     if text is None:
         return None
-    if not text.isdigit() or not 1 <= int(text) <= 10000:
-        raise invalid_argument(
-            "Part number must be an integer between 1 and 10000, inclusive", "partNumber", text
-        )
-    number = int(text)
+    number = integer_argument(
+        text, "partNumber", 1, 10000, "Part number must be an integer between 1 and 10000, inclusive"
+    )
     segments = info.segments if info.parts_count else (Segment("", info.size),)
     if number > len(segments):
         raise AwsError(
