@@ -75,6 +75,16 @@ def verify(
         raise errors.payload_hash_mismatch(claimed, body_sha256)
 
 
+def unsigned_headers(
+    signed: SignedRequest, request: HttpRequest, prefix: str, exempt: frozenset[str] = frozenset()
+) -> tuple[str, ...]:
+    """The lower-cased names starting with ``prefix`` that the request carries but its signature
+    does not cover (not in SignedHeaders), sorted, without ``exempt`` names."""
+    covered = {name.lower() for name in signed.signed_headers}
+    found = {name.lower() for name, _ in request.headers}
+    return tuple(sorted(n for n in found if n.startswith(prefix) and n not in covered and n not in exempt))
+
+
 def _check_time(signed: SignedRequest, now: datetime, max_skew: timedelta) -> None:
     """±``max_skew`` for header auth; a presigned URL lives ``X-Amz-Expires`` (≤ 7 days) seconds.
 

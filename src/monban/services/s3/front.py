@@ -46,6 +46,26 @@ def _presigned(http: sigv4.HttpRequest) -> bool:
     return "X-Amz-Algorithm=" in http.query
 
 
+# Amazon S3 API Reference, "Authenticating Requests": every ``x-amz-*`` header a request carries
+# must be signed (header auth: listed in SignedHeaders; presigned URL: "any x-amz-* headers that you
+# plan to add to the request are also required to be signed"), else 403 AccessDenied with
+# HeadersNotSigned. ``x-amz-content-sha256`` is the exception S3 makes: with header auth its value
+# is the canonical request's payload line (signed either way); a presigned URL's payload mode comes
+# from its query (``SignedRequest.payload_hash``), never from this header.
+_UNSIGNED_EXEMPT = frozenset({"x-amz-content-sha256"})
+
+
+def check_headers_signed(http: sigv4.HttpRequest, signed: sigv4.SignedRequest) -> None:
+    """AccessDenied, listing them, when x-amz-* headers are present that the signature does not cover."""
+    unsigned = sigv4.unsigned_headers(signed, http, "x-amz-", _UNSIGNED_EXEMPT)
+    if unsigned:
+        raise AwsError(
+            "AccessDenied",
+            "There were headers present in the request which were not signed",
+            extra={"HeadersNotSigned": ", ".join(unsigned)},
+        )
+
+
 def authenticate(
     state: AppState, http: sigv4.HttpRequest, signed: sigv4.SignedRequest | None, info: RequestInfo
 ) -> tuple[Caller, str | None]:
@@ -56,6 +76,7 @@ def authenticate(
     """
     if signed is None:
         return ANONYMOUS, None
+    check_headers_signed(http, signed)
     try:
         sigv4.precheck(signed, now=info.now, expected_service="s3", valid_regions=valid_region)
         try:

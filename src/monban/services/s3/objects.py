@@ -16,7 +16,7 @@ from starlette.responses import Response, StreamingResponse
 from monban.protocol.errors import AwsError
 from monban.server.state import NeedsThread, on_event_loop
 from monban.services.s3 import repo, xmlio
-from monban.services.s3.access import BucketFacts, authorize_operation, check
+from monban.services.s3.access import BucketFacts, authorize_operation, check, check_version_id
 from monban.services.s3.body import Received, read_document
 from monban.services.s3.call import S3Call
 from monban.services.s3.conditions import byte_range, check_read, etag_matches
@@ -336,7 +336,8 @@ async def delete_object(call: S3Call) -> Response:
     return empty(204)
 
 
-def _delete_request(call: S3Call, body: bytes) -> tuple[bool, list[str]]:
+def _delete_request(call: S3Call, body: bytes) -> tuple[bool, list[tuple[str, str | None]]]:
+    """Quiet, and each (Key, VersionId or None) of the request."""
     root = xmlio.parse(body, "Delete")
     quiet = (xmlio.child_text(root, "Quiet") or "").strip().lower() == "true"
     keys = []
@@ -347,7 +348,7 @@ def _delete_request(call: S3Call, body: bytes) -> tuple[bool, list[str]]:
                 "MalformedXML",
                 "The XML you provided was not well-formed or did not validate against our published schema",
             )
-        keys.append(key)
+        keys.append((key, xmlio.child_text(item, "VersionId")))
     if not keys or len(keys) > MAX_DELETE_KEYS:
         raise AwsError(
             "MalformedXML",
@@ -356,25 +357,35 @@ def _delete_request(call: S3Call, body: bytes) -> tuple[bool, list[str]]:
     return quiet, keys
 
 
-def _delete_many(call: S3Call, quiet: bool, keys: list[str]) -> dict[str, object]:
-    """Each key authorized on its own ARN (s3:DeleteObject); denials reported per key."""
+def _delete_one_of_many(call: S3Call, facts: BucketFacts, key: str, version: str | None) -> None:
+    """One entry of DeleteObjects, authorized on its own ARN: s3:DeleteObject, or
+    s3:DeleteObjectVersion when it names a version (only ``null`` exists: see access._VERSIONED)."""
+    if version is None:
+        check(call, "s3:DeleteObject", object_arn(call.bucket, key), facts)
+        return
+    check_version_id(version, "VersionId")
+    check(call, "s3:DeleteObjectVersion", object_arn(call.bucket, key), facts, {"s3:versionid": version})
+
+
+def _delete_many(call: S3Call, quiet: bool, keys: list[tuple[str, str | None]]) -> dict[str, object]:
+    """Each entry authorized on its own; denials and bad version ids reported per key."""
     with call.state.db.transaction() as session:
         facts = repo.bucket_facts(session, call.bucket)
-    allowed: list[str] = []
-    errors: list[dict[str, str]] = []
-    for key in keys:
+    allowed: list[tuple[str, str | None]] = []
+    errors: list[dict[str, str | None]] = []
+    for key, version in keys:
         try:
-            check(call, "s3:DeleteObject", object_arn(call.bucket, key), facts)
-            allowed.append(key)
+            _delete_one_of_many(call, facts, key, version)
+            allowed.append((key, version))
         except AwsError as error:
-            errors.append({"Key": key, "Code": error.code, "Message": error.message})
+            errors.append({"Key": key, "VersionId": version, "Code": error.code, "Message": error.message})
     removed: list[str] = []
     with call.state.db.transaction() as session:
         repo.lock_bucket(session, call.bucket)
-        for key in allowed:
+        for key, _ in allowed:
             removed.extend(repo.remove_object(session, call.bucket, key))
     call.blobs.delete(removed)
-    deleted = [] if quiet else [{"Key": key} for key in allowed]
+    deleted = [] if quiet else [{"Key": key, "VersionId": version} for key, version in allowed]
     return {"Deleted": deleted, "Error": errors}
 
 
