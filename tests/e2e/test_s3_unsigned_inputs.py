@@ -120,6 +120,15 @@ def test_the_session_token_header_of_a_presigned_url_must_be_signed(server: Serv
     assert not_signed(send(server, "GET", url, {"x-amz-security-token": "x"})) == ["x-amz-security-token"]
 
 
+def test_a_presigned_header_may_repeat_its_signed_query_parameter(server: Server) -> None:
+    """A presigned URL signs its whole query: a header that repeats a parameter, name and value,
+    is covered; the same header with another value is not."""
+    name = bucket(server, root(server))
+    url = presigned(server, "GET", f"/{name}?list-type=2&x-amz-request-payer=requester", root(server))
+    assert send(server, "GET", url, {"x-amz-request-payer": "requester"}).status == 200
+    assert not_signed(send(server, "GET", url, {"x-amz-request-payer": "other"})) == ["x-amz-request-payer"]
+
+
 def test_a_signed_header_split_into_two_lines_is_read_as_signed(server: Server) -> None:
     """``x-amz-copy-source: /b/a,b`` signed, then sent as two lines ``/b/a`` and ``b``: the canonical
     request is the same, so the signature holds — and the copy must read ``/b/a,b``, never ``/b/a``."""

@@ -26,7 +26,7 @@ from monban.services.s3.call import S3Call
 from monban.services.s3.errors import from_sigv4
 from monban.services.s3.names import check_bucket_name, check_key
 from monban.services.s3.registry import OPERATIONS
-from monban.services.s3.routing import Route, route
+from monban.services.s3.routing import Route, query_params, route
 from monban.services.s3.storage import BlobStore
 
 log = logging.getLogger("monban.s3")
@@ -56,8 +56,13 @@ _UNSIGNED_EXEMPT = frozenset({"x-amz-content-sha256"})
 
 
 def check_headers_signed(http: sigv4.HttpRequest, signed: sigv4.SignedRequest) -> None:
-    """AccessDenied, listing them, when x-amz-* headers are present that the signature does not cover."""
+    """AccessDenied, listing them, when x-amz-* headers are present that the signature does not
+    cover. A presigned URL covers its whole query: a header that repeats one of its parameters,
+    name and value, says nothing the signature does not."""
     unsigned = sigv4.unsigned_headers(signed, http, "x-amz-", _UNSIGNED_EXEMPT)
+    if unsigned and signed.presigned:
+        in_query = {name.lower(): value for name, value in query_params(http.query).items()}
+        unsigned = tuple(name for name in unsigned if in_query.get(name) != http.combined(name))
     if unsigned:
         raise AwsError(
             "AccessDenied",
