@@ -9,6 +9,7 @@ value the handler acts on. Real server, raw signed requests.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 
 from tests.e2e.iam_support import RawResponse, _post, raw_request
 from tests.e2e.server import REGION, Server
-from tests.e2e.test_s3_support import OWNER, Key, bucket, raw, root, s3_client, user
+from tests.e2e.test_s3_support import OWNER, Key, bucket, raw, root, s3_client, send, signed_headers, user
 
 # Text that int() reads as a number but the wire grammar (-?[0-9]+, ASCII) does not.
 NOT_NUMBERS = ("1_000", " 1000", "1000 ", "+5", "²", "٣", "٣٦٠٠", "1e3", "0x10", "1.0", "-", "１２")
@@ -101,6 +102,12 @@ def test_s3_numbers_that_were_500s(server: Server) -> None:
         ("/", "max-buckets"),
     ):
         assert _query(server, path, parameter, "²") == 400, parameter
+    huge = raw(server, "GET", f"/{name}/k", root(server), headers={"Range": "bytes=" + "9" * 5000 + "-"})
+    assert huge.status == 416  # InvalidRange, not int()'s digit-limit 500
+    headers: dict[str, Any] = signed_headers(server, "GET", f"/{name}/k", root(server))
+    headers["Range"] = "bytes=٠-٠".encode()  # Range need not be signed; http.client sends bytes as-is
+    arabic = send(server, "GET", f"/{name}/k", headers)
+    assert (arabic.status, arabic.body) == (200, b"x")  # a Range S3 cannot read is ignored
     document = b"<CompleteMultipartUpload><Part><PartNumber>\xc2\xb2</PartNumber><ETag>e</ETag></Part>"
     document += b"</CompleteMultipartUpload>"
     response = raw(server, "POST", f"/{name}/m?uploadId={upload}", root(server), document)

@@ -20,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from monban import sigv4
 from monban.protocol.errors import AwsError
+from monban.protocol.numbers import parse_integer
 from monban.protocol.query import decode_form
 from monban.protocol.xml import IAM_NS, query_error
 from monban.server.principal import request_info
@@ -73,7 +74,7 @@ class ClientGone(Exception):
 
 
 async def _bounded_body(receive: Receive, declared: str | None, limit: int) -> bytes:
-    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and parse_integer(declared) > limit:
         raise AwsError("RequestEntityTooLarge", "Request body is too large.")
     chunks: list[bytes] = []
     size = 0
