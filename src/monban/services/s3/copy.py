@@ -53,9 +53,9 @@ class Source:
 def parse_source(text: str) -> tuple[str, str, str | None]:
     """``bucket``, ``key`` and ``versionId`` (None when it names none) of an ``x-amz-copy-source``
     header, ``[/]<bucket>/<key>[?versionId=<id>]`` URL-encoded."""
-    path, question, query = text.partition("?")
-    version = dict(parse_qsl(query, keep_blank_values=True)).get("versionId") if question else None
-    if version is not None:
+    path, _, query = text.partition("?")
+    versions = [v for k, v in parse_qsl(query, keep_blank_values=True) if k == "versionId"]
+    for version in versions:  # each one it names must be one monban has
         check_version_id(version, "x-amz-copy-source")
     decoded = unquote(path).lstrip("/")
     bucket, slash, key = decoded.partition("/")
@@ -65,7 +65,7 @@ def parse_source(text: str) -> tuple[str, str, str | None]:
             "x-amz-copy-source",
             text,
         )
-    return bucket, key, version
+    return bucket, key, (versions[0] if versions else None)
 
 
 def resolve_source(call: S3Call) -> Source:
