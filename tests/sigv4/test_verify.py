@@ -299,3 +299,34 @@ def test_s3_payload_hash_case_and_tokens() -> None:
         "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
     ):
         _verify(_s3_put(token), normalize_path=False, body_sha256=sha256_hex(b"whatever"))
+
+
+# --- headers the signature does not cover -----------------------------------------------------------
+
+
+def test_unsigned_headers_lists_what_signed_headers_leave_out() -> None:
+    request = HttpRequest(
+        "PUT",
+        "/b/k",
+        "",
+        (
+            ("Host", "example.amazonaws.com"),
+            ("X-Amz-Meta-A", "1"),
+            ("x-amz-copy-source", "/b/secret"),
+            ("X-Amz-Content-Sha256", EMPTY),
+            ("Content-Type", "text/plain"),
+        ),
+    )
+    signed = sigv4.parse(sign_request(request, signed_headers=("host", "x-amz-date", "x-amz-meta-a")))
+    assert signed is not None
+    exempt = frozenset({"x-amz-content-sha256"})
+    assert sigv4.unsigned_headers(signed, request, "x-amz-", exempt) == ("x-amz-copy-source",)
+    assert sigv4.unsigned_headers(signed, request, "x-amz-") == ("x-amz-content-sha256", "x-amz-copy-source")
+    assert sigv4.unsigned_headers(signed, BASE, "x-amz-") == ()
+
+
+def test_combined_reads_repeated_lines_as_they_are_signed() -> None:
+    request = HttpRequest("GET", "/", "", (("X-Amz-Meta-A", "1"), ("x-amz-meta-a", "2"), ("Host", "h")))
+    assert request.combined("x-amz-meta-a") == "1,2" and request.header("x-amz-meta-a") == "1"
+    assert request.combined("host") == "h" and request.combined("absent") is None
+    assert request.header_names() == ["x-amz-meta-a", "host"]

@@ -22,6 +22,7 @@ from monban.access.auth import authenticate
 from monban.access.principal import Caller, RequestInfo, request_info
 from monban.access.state import AppState
 from monban.protocol.errors import AwsError
+from monban.protocol.numbers import parse_integer
 from monban.protocol.query import QueryParams, decode_form
 from monban.protocol.xml import IAM_NS, STS_NS, query_error, query_response
 from monban.services.iam import OPERATIONS as IAM_OPERATIONS
@@ -146,7 +147,7 @@ class ClientGone(Exception):
 
 
 async def _bounded_body(receive: Receive, declared: str | None, limit: int) -> bytes:
-    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and parse_integer(declared) > limit:
         raise AwsError("RequestEntityTooLarge", "Request body is too large.")
     chunks: list[bytes] = []
     size = 0

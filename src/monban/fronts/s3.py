@@ -29,7 +29,7 @@ from monban.services.s3.call import ClientDisconnect, S3Call
 from monban.services.s3.errors import from_sigv4
 from monban.services.s3.names import check_bucket_name, check_key
 from monban.services.s3.registry import OPERATIONS, S3Result
-from monban.services.s3.routing import Route, route
+from monban.services.s3.routing import Route, query_params, route
 from monban.services.s3.storage import BlobStore
 
 log = logging.getLogger("monban.s3")
@@ -64,6 +64,31 @@ def _presigned(http: sigv4.HttpRequest) -> bool:
     return "X-Amz-Algorithm=" in http.query
 
 
+# Amazon S3 API Reference, "Authenticating Requests": every ``x-amz-*`` header a request carries
+# must be signed (header auth: listed in SignedHeaders; presigned URL: "any x-amz-* headers that you
+# plan to add to the request are also required to be signed"), else 403 AccessDenied with
+# HeadersNotSigned. ``x-amz-content-sha256`` is the exception S3 makes: with header auth its value
+# is the canonical request's payload line (signed either way); a presigned URL's payload mode comes
+# from its query (``SignedRequest.payload_hash``), never from this header.
+_UNSIGNED_EXEMPT = frozenset({"x-amz-content-sha256"})
+
+
+def check_headers_signed(http: sigv4.HttpRequest, signed: sigv4.SignedRequest) -> None:
+    """AccessDenied, listing them, when x-amz-* headers are present that the signature does not
+    cover. A presigned URL covers its whole query: a header that repeats one of its parameters,
+    name and value, says nothing the signature does not."""
+    unsigned = sigv4.unsigned_headers(signed, http, "x-amz-", _UNSIGNED_EXEMPT)
+    if unsigned and signed.presigned:
+        in_query = {name.lower(): value for name, value in query_params(http.query).items()}
+        unsigned = tuple(name for name in unsigned if in_query.get(name) != http.combined(name))
+    if unsigned:
+        raise AwsError(
+            "AccessDenied",
+            "There were headers present in the request which were not signed",
+            extra={"HeadersNotSigned": ", ".join(unsigned)},
+        )
+
+
 def authenticate(
     state: AppState, http: sigv4.HttpRequest, signed: sigv4.SignedRequest | None, info: RequestInfo
 ) -> tuple[Caller, str | None]:
@@ -74,6 +99,7 @@ def authenticate(
     """
     if signed is None:
         return ANONYMOUS, None
+    check_headers_signed(http, signed)
     try:
         sigv4.precheck(signed, now=info.now, expected_service="s3", valid_regions=valid_region)
         try:

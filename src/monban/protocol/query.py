@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from urllib.parse import unquote_plus, unquote_to_bytes
 
 from monban.protocol.errors import AwsError
+from monban.protocol.numbers import NotAnInteger, parse_integer
 
-_INDEX = re.compile(r"^(\d+)(?:\.(.*))?$")
+_INDEX = re.compile(r"([0-9]+)(?:\.(.*))?", re.DOTALL)  # ASCII digits only (protocol.numbers)
 
 
 MAX_FIELDS = 10_000
@@ -82,8 +83,8 @@ class QueryParams:
         if value is None or value == "":
             return default
         try:
-            return int(value)
-        except ValueError as exc:
+            return parse_integer(value)
+        except NotAnInteger as exc:
             raise AwsError("ValidationError", f"Invalid value for {name}: {value}") from exc
 
     def boolean(self, name: str, default: bool = False) -> bool:
@@ -95,9 +96,9 @@ class QueryParams:
         start = prefix + "."
         for key, value in self.raw.items():
             if key.startswith(start):
-                match = _INDEX.match(key[len(start) :])
+                match = _INDEX.fullmatch(key[len(start) :])
                 if match:
-                    found.setdefault(int(match.group(1)), {})[match.group(2) or ""] = value
+                    found.setdefault(parse_integer(match.group(1)), {})[match.group(2) or ""] = value
         return found
 
     def members(self, prefix: str) -> list[str]:

@@ -28,7 +28,7 @@ from monban.sigv4.model import (
     SignedRequest,
 )
 from monban.sigv4.parse import parse
-from monban.sigv4.verify import precheck, verify
+from monban.sigv4.verify import precheck, unsigned_headers, verify
 
 __all__ = [
     "EMPTY_SHA256",
@@ -54,6 +54,7 @@ __all__ = [
     "sign",
     "signing_key",
     "string_to_sign",
+    "unsigned_headers",
     "uri_encode",
     "verify",
 ]

@@ -76,6 +76,18 @@ class HttpRequest:
         values = self._by_name.get(name.lower())
         return values[0] if values is not None else None
 
+    def header_names(self) -> list[str]:
+        """The lower-cased names of the headers, each once, in arrival order."""
+        return list(self._by_name)
+
+    def combined(self, name: str) -> str | None:
+        """Every value of header ``name`` joined with commas (RFC 9110 §5.3), as the canonical
+        request signs them: what a signed header says, whichever way its lines were split."""
+        values = self._by_name.get(name.lower())
+        if values is None:
+            return None
+        return values[0] if len(values) == 1 else ",".join(values)
+
     def _values(self, name: str) -> list[str] | None:
         """Every value of header ``name``, which must be lower-case already (package use: no copy)."""
         return self._by_name.get(name)

@@ -75,6 +75,18 @@ def verify(
         raise errors.payload_hash_mismatch(claimed, body_sha256)
 
 
+def unsigned_headers(
+    signed: SignedRequest, request: HttpRequest, prefix: str, exempt: frozenset[str] = frozenset()
+) -> tuple[str, ...]:
+    """The lower-cased names starting with ``prefix`` that the request carries but its signature
+    does not cover (not in SignedHeaders), sorted, without ``exempt`` names."""
+    found = [name for name in request.header_names() if name.startswith(prefix) and name not in exempt]
+    if not found:  # the usual case: nothing to compare
+        return ()
+    covered = {name.lower() for name in signed.signed_headers}
+    return tuple(sorted(name for name in found if name not in covered))
+
+
 def _check_time(signed: SignedRequest, now: datetime, max_skew: timedelta) -> None:
     """±``max_skew`` for header auth; a presigned URL lives ``X-Amz-Expires`` (≤ 7 days) seconds.
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from monban.access.principal import Caller
 from monban.credentials import ids
 from monban.protocol.errors import AwsError, validation_error
+from monban.protocol.numbers import in_range
 from monban.protocol.query import QueryParams
 from monban.services.query import QueryCall
 from monban.store.accounts import now
@@ -95,7 +96,7 @@ def check_enum(value: str | None, member: str, allowed: Sequence[str]) -> str | 
 
 
 def ascii_number(text: str) -> bool:
-    """Only ASCII digits: ``str.isdigit`` alone accepts '²', which ``int`` refuses."""
+    """Only ASCII digits (``protocol.numbers``): ``str.isdigit`` alone accepts '²'."""
     return text.isascii() and text.isdigit()
 
 
@@ -227,9 +228,10 @@ def page(
     marker = params.get("Marker")
     start = 0
     if marker:
-        if not ascii_number(marker) or int(marker) > len(items):
-            raise AwsError("InvalidInput", "Invalid Marker.")
-        start = int(marker)
+        try:
+            start = in_range(marker, 0, len(items))
+        except ValueError:
+            raise AwsError("InvalidInput", "Invalid Marker.") from None
     chunk = items[start : start + max_items]
     out: dict[str, Any] = {list_name: [render(item) for item in chunk]}
     truncated = start + max_items < len(items)

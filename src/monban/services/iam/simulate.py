@@ -37,6 +37,7 @@ from monban.policy import (
 from monban.policy.model import PolicyDocument
 from monban.policy.variables import Variable, compile_template
 from monban.protocol.errors import AwsError, validation_error
+from monban.protocol.numbers import in_range
 from monban.protocol.query import QueryParams
 from monban.protocol.xml import Raw
 from monban.services.iam.common import ascii_number, check_enum, missing_value, no_such_entity, page
@@ -277,7 +278,10 @@ def context_entries(params: QueryParams) -> RequestContext:
 def _member_order(item: tuple[str, str]) -> tuple[int, str]:
     """``….member.N`` by N; a member whose N is not an ASCII number first, by name."""
     tail = item[0].rsplit(".", 1)[-1]
-    return (int(tail), "") if ascii_number(tail) else (0, item[0])
+    try:
+        return in_range(tail, 0, 10**9), ""
+    except ValueError:
+        return 0, item[0]
 
 
 def _account_id(text: str) -> bool:

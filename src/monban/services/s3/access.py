@@ -22,6 +22,7 @@ from monban.access.authz import compiled, decide
 from monban.policy import Decision, MalformedPolicyDocument, NamedPolicy, PolicyKind, denial_clause
 from monban.protocol.errors import AwsError
 from monban.services.s3.call import S3Call
+from monban.services.s3.errors import count_argument, invalid_argument
 from monban.services.s3.names import bucket_arn, object_arn
 from monban.store.iam_read import PolicyText
 
@@ -90,9 +91,8 @@ def request_keys(call: S3Call) -> Context:
         values["s3:signatureversion"] = "AWS4-HMAC-SHA256"
         age = (call.info.now - signed.amz_date).total_seconds() * 1000
         values["s3:signatureAge"] = str(max(0, int(age)))
-        sha = call.header("x-amz-content-sha256")
-        if sha is not None:
-            values["s3:x-amz-content-sha256"] = sha
+        if signed.payload_hash:  # the signed payload mode, never an unsigned header's claim
+            values["s3:x-amz-content-sha256"] = signed.payload_hash
     return values
 
 
@@ -108,8 +108,12 @@ _HEADER_KEYS = {
 
 
 def _operation_key(call: S3Call, name: str) -> str | None:
-    if name == "s3:max-keys":
-        return call.query.get("max-keys") or call.query.get("max-uploads")
+    if name == "s3:max-keys":  # the number the handler reads, as it reads it (count_argument)
+        for parameter in ("max-keys", "max-uploads"):
+            text = call.query.get(parameter)
+            if text is not None:
+                return str(count_argument(text, parameter))
+        return None
     if name in ("s3:prefix", "s3:delimiter"):
         return call.query.get(name[3:])
     header = _HEADER_KEYS.get(name)
@@ -166,6 +170,33 @@ def check(
         raise denial(call, action, resource, decision, bucket.owner if bucket is not None else None)
 
 
+# Operations that name one version of an object with ``versionId`` need the "…Version" action
+# (Amazon S3 User Guide, "Required permissions for Amazon S3 API operations": GetObject with a
+# versionId needs s3:GetObjectVersion, DeleteObject with one s3:DeleteObjectVersion). monban keeps no
+# versions: every object is its bucket's "null" version, the only id it can name.
+_VERSIONED = {
+    "GetObject": "s3:GetObjectVersion",
+    "HeadObject": "s3:GetObjectVersion",
+    "DeleteObject": "s3:DeleteObjectVersion",
+}
+NULL_VERSION = "null"
+
+
+def check_version_id(value: str, argument: str) -> None:
+    """A version id monban can name: ``null`` (InvalidArgument "Invalid version id specified")."""
+    if value != NULL_VERSION:
+        raise invalid_argument("Invalid version id specified", argument, value)
+
+
+def version_action(call: S3Call, operation: str, action: str) -> tuple[str, Context]:
+    """The action ``operation`` needs on this request, and the ``s3:versionid`` key when it names one."""
+    version = call.query.get("versionId") if operation in _VERSIONED else None
+    if version is None:
+        return action, {}
+    check_version_id(version, "versionId")
+    return _VERSIONED[operation], {"s3:versionid": version}
+
+
 def authorize_operation(
     call: S3Call,
     operation: str,
@@ -183,9 +214,11 @@ def authorize_operation(
         resource = bucket_arn(call.bucket)
     else:
         resource = object_arn(call.bucket, key if key is not None else call.key)
+    action, version_keys = version_action(call, operation, rule.action)
     context = operation_keys(call, rule.condition_keys)
     context.update({name: value for name, value in (extra or {}).items() if name in rule.condition_keys})
-    check(call, rule.action, resource, bucket, context)
+    context.update(version_keys)
+    check(call, action, resource, bucket, context)
 
 
 def now() -> datetime:

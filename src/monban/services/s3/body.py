@@ -22,6 +22,7 @@ import anyio.to_thread
 
 from monban import sigv4
 from monban.protocol.errors import AwsError
+from monban.protocol.numbers import in_range
 from monban.services.s3 import checksums
 from monban.services.s3.call import ClientDisconnect, S3Call
 from monban.services.s3.errors import from_sigv4, invalid_argument
@@ -54,11 +55,13 @@ class Received:
 
 
 def _length(text: str | None, name: str) -> int | None:
+    """A declared size: ASCII digits only (``protocol.numbers``), else InvalidArgument."""
     if text is None:
         return None
-    if not text.isdigit():
-        raise invalid_argument(f"{name} is not a valid number", name, text)
-    return int(text)
+    try:
+        return in_range(text, 0, 2**63 - 1)
+    except ValueError:
+        raise invalid_argument(f"{name} is not a valid number", name, text) from None
 
 
 def declared_length(call: S3Call) -> int | None:

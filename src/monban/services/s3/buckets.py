@@ -18,7 +18,7 @@ from monban.services.s3 import repo, xmlio
 from monban.services.s3.access import BucketFacts, authorize_operation
 from monban.services.s3.body import read_document
 from monban.services.s3.call import S3_NS, S3Call
-from monban.services.s3.errors import invalid_argument, iso_ms
+from monban.services.s3.errors import integer_argument, invalid_argument, iso_ms
 from monban.services.s3.names import canonical_user_id
 from monban.services.s3.registry import S3Result, empty, operation, xml_response
 from monban.store.s3_models import Bucket
@@ -173,11 +173,13 @@ def _page_token(token: str | None) -> str | None:
 def _max_buckets(text: str | None) -> int:
     if text is None:
         return MAX_BUCKETS_PAGE
-    if not text.isdigit() or not 1 <= int(text) <= MAX_BUCKETS_PAGE:
-        raise invalid_argument(
-            "Argument max-buckets must be an integer between 1 and 10000", "max-buckets", text
-        )
-    return int(text)
+    return integer_argument(
+        text,
+        "max-buckets",
+        1,
+        MAX_BUCKETS_PAGE,
+        "Argument max-buckets must be an integer between 1 and 10000",
+    )
 
 
 def _list(call: S3Call) -> dict[str, object]:

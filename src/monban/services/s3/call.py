@@ -62,8 +62,12 @@ class S3Call:
         self.state.wrote()
 
     def header(self, name: str) -> str | None:
-        return self.http.header(name)
+        """Header ``name``'s value as the signature covers it: repeated lines joined with commas
+        (an attacker who splits a signed ``a,b`` into two lines must not make handlers read ``a``)."""
+        return self.http.combined(name)
 
     def headers_with_prefix(self, prefix: str) -> list[tuple[str, str]]:
-        """Headers whose lower-cased name starts with ``prefix`` (names lower-cased, order kept)."""
-        return [(k.lower(), v) for k, v in self.http.headers if k.lower().startswith(prefix)]
+        """Headers whose lower-cased name starts with ``prefix`` (names lower-cased, first-seen
+        order, repeated lines joined as ``header`` joins them)."""
+        names = dict.fromkeys(k.lower() for k, _ in self.http.headers if k.lower().startswith(prefix))
+        return [(name, self.http.combined(name) or "") for name in names]

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from monban.protocol.errors import AwsError
+from monban.protocol.numbers import NotAnInteger, parse_integer
 from monban.services.s3 import checksums, repo, xmlio
 from monban.services.s3.body import read_document
 from monban.services.s3.call import S3Call
@@ -37,8 +38,12 @@ def _listed(body: bytes) -> list[Listed]:
     out = []
     for part in xmlio.children(root, "Part"):
         number, etag = xmlio.child_text(part, "PartNumber"), xmlio.child_text(part, "ETag")
-        if number is None or etag is None or not number.strip().isdigit():
+        if number is None or etag is None:
             raise malformed_xml()
+        try:
+            part_number = parse_integer(number.strip())
+        except NotAnInteger:
+            raise malformed_xml() from None
         checksum = next(
             (
                 xmlio.child_text(part, f"Checksum{a}")
@@ -47,7 +52,7 @@ def _listed(body: bytes) -> list[Listed]:
             ),
             None,
         )
-        out.append(Listed(int(number), etag.strip(), checksum))
+        out.append(Listed(part_number, etag.strip(), checksum))
     if not out:
         raise malformed_xml()
     return out

@@ -14,9 +14,10 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 
 from monban.protocol.errors import AwsError
+from monban.protocol.numbers import parse_integer
 from monban.services.s3.errors import precondition_failed, utc
 
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+_RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)")  # ASCII digits only, as everywhere (protocol.numbers)
 
 
 def _date(text: str | None) -> datetime | None:
@@ -83,14 +84,14 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     if not first_text and not last_text:
         return None
     if not first_text:
-        suffix = int(last_text)
+        suffix = parse_integer(last_text)
         if suffix == 0:
             raise invalid_range(header, size)
         return max(0, size - suffix), size - 1
-    first = int(first_text)
-    if last_text and int(last_text) < first:
+    first = parse_integer(first_text)
+    if last_text and parse_integer(last_text) < first:
         return None
-    last = int(last_text) if last_text else size - 1
+    last = parse_integer(last_text) if last_text else size - 1
     if first >= size:
         raise invalid_range(header, size)
     return first, min(last, size - 1)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 import anyio.to_thread
 
 from monban.protocol.errors import AwsError
 from monban.services.s3 import repo
-from monban.services.s3.access import BucketFacts, check
+from monban.services.s3.access import BucketFacts, Context, check, check_version_id
 from monban.services.s3.call import S3Call
 from monban.services.s3.conditions import byte_range, check_read
 from monban.services.s3.errors import invalid_argument, iso_ms, no_such_bucket
@@ -49,11 +49,13 @@ class Source:
     info: ObjectInfo
 
 
-def parse_source(text: str) -> tuple[str, str]:
-    """``bucket`` and ``key`` of an ``x-amz-copy-source`` header."""
-    path = text.split("?", 1)[0]
-    if "?versionId=" in text and not text.endswith("?versionId=null"):
-        raise invalid_argument("Invalid version id specified", "x-amz-copy-source", text)
+def parse_source(text: str) -> tuple[str, str, str | None]:
+    """``bucket``, ``key`` and ``versionId`` (None when it names none) of an ``x-amz-copy-source``
+    header, ``[/]<bucket>/<key>[?versionId=<id>]`` URL-encoded."""
+    path, _, query = text.partition("?")
+    versions = [v for k, v in parse_qsl(query, keep_blank_values=True) if k == "versionId"]
+    for version in versions:  # each one it names must be one monban has
+        check_version_id(version, "x-amz-copy-source")
     decoded = unquote(path).lstrip("/")
     bucket, slash, key = decoded.partition("/")
     if not slash or not key or not bucket:
@@ -62,18 +64,21 @@ def parse_source(text: str) -> tuple[str, str]:
             "x-amz-copy-source",
             text,
         )
-    return bucket, key
+    return bucket, key, (versions[0] if versions else None)
 
 
 def resolve_source(call: S3Call) -> Source:
-    """The copy source, authorized (s3:GetObject) and checked against the copy conditions."""
-    bucket, key = parse_source(call.header("x-amz-copy-source") or "")
+    """The copy source, authorized (s3:GetObject; s3:GetObjectVersion when it names a version, as
+    CopyObject's reference requires) and checked against the copy conditions."""
+    bucket, key, version = parse_source(call.header("x-amz-copy-source") or "")
     if not bucket_name_ok(bucket):
         raise no_such_bucket(bucket)
     with call.state.db.transaction() as session:
         facts: BucketFacts = repo.bucket_facts(session, bucket)
         info = repo.find_object(session, bucket, key)
-    check(call, "s3:GetObject", object_arn(bucket, key), facts)
+    versioned: Context | None = {"s3:versionid": version} if version is not None else None
+    action = "s3:GetObjectVersion" if version is not None else "s3:GetObject"
+    check(call, action, object_arn(bucket, key), facts, versioned)
     if info is None:
         raise missing_key(_as_bucket(call, bucket), facts, key)
     check_read(

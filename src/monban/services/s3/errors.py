@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from monban import sigv4
 from monban.protocol.errors import AwsError
+from monban.protocol.numbers import in_range
 
 SIGNATURE_MISMATCH = (
     "The request signature we calculated does not match the signature you provided. "
@@ -193,6 +194,31 @@ def no_such_upload(upload_id: str) -> AwsError:
 
 def invalid_argument(message: str, name: str, value: str) -> AwsError:
     return AwsError("InvalidArgument", message, extra={"ArgumentName": name, "ArgumentValue": value})
+
+
+def integer_argument(text: str, name: str, low: int, high: int, message: str) -> int:
+    """An integer query parameter or header in ``low..high`` (``protocol.numbers``: ASCII digits
+    only); InvalidArgument with ``message`` otherwise."""
+    try:
+        return in_range(text, low, high)
+    except ValueError:
+        raise invalid_argument(message, name, text) from None
+
+
+MAX_INT = 2147483647  # S3's integer parameters are 32-bit
+
+
+def count_argument(text: str, name: str) -> int:
+    """``max-keys``, ``max-uploads``, ``max-parts``: 0..2147483647, with S3's two messages. The
+    handler and the ``s3:max-keys`` condition key both take this value."""
+    try:
+        value = in_range(text, -MAX_INT - 1, MAX_INT)
+    except ValueError:
+        message = f"Provided {name} not an integer or within integer range"
+        raise invalid_argument(message, name, text) from None
+    if value < 0:
+        raise invalid_argument(f"Argument {name} must be an integer between 0 and {MAX_INT}", name, text)
+    return value
 
 
 def malformed_xml() -> AwsError:

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from monban.services.s3 import repo
 from monban.services.s3.call import S3Call
-from monban.services.s3.errors import invalid_argument, iso_ms
+from monban.services.s3.errors import count_argument, invalid_argument, iso_ms
 from monban.services.s3.names import canonical_user_id
 from monban.services.s3.objects import authorized_bucket
 from monban.services.s3.registry import S3Result, operation, xml_response
@@ -38,15 +38,7 @@ def max_keys(call: S3Call, name: str = "max-keys", ceiling: int = MAX_KEYS) -> i
     text = call.query.get(name)
     if text is None:
         return ceiling
-    try:
-        value = int(text)
-    except ValueError:
-        raise invalid_argument(
-            f"Provided {name} not an integer or within integer range", name, text
-        ) from None
-    if value < 0 or value > 2147483647:
-        raise invalid_argument(f"Argument {name} must be an integer between 0 and 2147483647", name, text)
-    return min(value, ceiling)
+    return min(count_argument(text, name), ceiling)
 
 
 def walk(call: S3Call, prefix: str, delimiter: str, after: str | None, limit: int) -> Page:

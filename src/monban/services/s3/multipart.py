@@ -22,7 +22,7 @@ from monban.services.s3 import checksums, repo
 from monban.services.s3.body import MAX_OBJECT, Received
 from monban.services.s3.call import S3Call
 from monban.services.s3.copy import copy_bytes, resolve_source, source_range
-from monban.services.s3.errors import invalid_argument, iso_ms, no_such_upload
+from monban.services.s3.errors import integer_argument, invalid_argument, iso_ms, no_such_upload
 from monban.services.s3.metadata import upload_meta
 from monban.services.s3.objects import authorized_bucket, now
 from monban.services.s3.registry import S3Result, empty, operation, xml_response
@@ -103,11 +103,9 @@ async def create_multipart_upload(call: S3Call) -> S3Result:
 
 def _part_number(call: S3Call) -> int:
     text = call.query.get("partNumber", "")
-    if not text.isdigit() or not 1 <= int(text) <= MAX_PARTS:
-        raise invalid_argument(
-            "Part number must be an integer between 1 and 10000, inclusive", "partNumber", text
-        )
-    return int(text)
+    return integer_argument(
+        text, "partNumber", 1, MAX_PARTS, "Part number must be an integer between 1 and 10000, inclusive"
+    )
 
 
 def _open_upload(call: S3Call, operation_name: str) -> MultipartUpload:

@@ -14,11 +14,16 @@ from datetime import UTC, datetime
 from monban.access.state import NeedsThread, on_event_loop
 from monban.protocol.errors import AwsError
 from monban.services.s3 import repo, xmlio
-from monban.services.s3.access import BucketFacts, authorize_operation, check
+from monban.services.s3.access import BucketFacts, authorize_operation, check, check_version_id
 from monban.services.s3.body import Received, read_document
 from monban.services.s3.call import S3Call
 from monban.services.s3.conditions import byte_range, check_read, etag_matches
-from monban.services.s3.errors import invalid_argument, no_such_bucket, no_such_key, precondition_failed
+from monban.services.s3.errors import (
+    integer_argument,
+    no_such_bucket,
+    no_such_key,
+    precondition_failed,
+)
 from monban.services.s3.metadata import UploadMeta, checksum_headers, object_headers, upload_meta
 from monban.services.s3.names import bucket_arn, object_arn
 from monban.services.s3.registry import S3Result, empty, operation, xml_response
@@ -194,11 +199,9 @@ def _part_range(call: S3Call, info: ObjectInfo) -> tuple[int, int] | None:
     text = call.query.get("partNumber")
     if text is None:
         return None
-    if not text.isdigit() or not 1 <= int(text) <= 10000:
-        raise invalid_argument(
-            "Part number must be an integer between 1 and 10000, inclusive", "partNumber", text
-        )
-    number = int(text)
+    number = integer_argument(
+        text, "partNumber", 1, 10000, "Part number must be an integer between 1 and 10000, inclusive"
+    )
     segments = info.segments if info.parts_count else (Segment("", info.size),)
     if number > len(segments):
         raise AwsError(
@@ -331,7 +334,8 @@ async def delete_object(call: S3Call) -> S3Result:
     return empty(204)
 
 
-def _delete_request(call: S3Call, body: bytes) -> tuple[bool, list[str]]:
+def _delete_request(call: S3Call, body: bytes) -> tuple[bool, list[tuple[str, str | None]]]:
+    """Quiet, and each (Key, VersionId or None) of the request."""
     root = xmlio.parse(body, "Delete")
     quiet = (xmlio.child_text(root, "Quiet") or "").strip().lower() == "true"
     keys = []
@@ -342,7 +346,7 @@ def _delete_request(call: S3Call, body: bytes) -> tuple[bool, list[str]]:
                 "MalformedXML",
                 "The XML you provided was not well-formed or did not validate against our published schema",
             )
-        keys.append(key)
+        keys.append((key, xmlio.child_text(item, "VersionId")))
     if not keys or len(keys) > MAX_DELETE_KEYS:
         raise AwsError(
             "MalformedXML",
@@ -351,25 +355,35 @@ def _delete_request(call: S3Call, body: bytes) -> tuple[bool, list[str]]:
     return quiet, keys
 
 
-def _delete_many(call: S3Call, quiet: bool, keys: list[str]) -> dict[str, object]:
-    """Each key authorized on its own ARN (s3:DeleteObject); denials reported per key."""
+def _delete_one_of_many(call: S3Call, facts: BucketFacts, key: str, version: str | None) -> None:
+    """One entry of DeleteObjects, authorized on its own ARN: s3:DeleteObject, or
+    s3:DeleteObjectVersion when it names a version (only ``null`` exists: see access._VERSIONED)."""
+    if version is None:
+        check(call, "s3:DeleteObject", object_arn(call.bucket, key), facts)
+        return
+    check_version_id(version, "VersionId")
+    check(call, "s3:DeleteObjectVersion", object_arn(call.bucket, key), facts, {"s3:versionid": version})
+
+
+def _delete_many(call: S3Call, quiet: bool, keys: list[tuple[str, str | None]]) -> dict[str, object]:
+    """Each entry authorized on its own; denials and bad version ids reported per key."""
     with call.state.db.transaction() as session:
         facts = repo.bucket_facts(session, call.bucket)
-    allowed: list[str] = []
-    errors: list[dict[str, str]] = []
-    for key in keys:
+    allowed: list[tuple[str, str | None]] = []
+    errors: list[dict[str, str | None]] = []
+    for key, version in keys:
         try:
-            check(call, "s3:DeleteObject", object_arn(call.bucket, key), facts)
-            allowed.append(key)
+            _delete_one_of_many(call, facts, key, version)
+            allowed.append((key, version))
         except AwsError as error:
-            errors.append({"Key": key, "Code": error.code, "Message": error.message})
+            errors.append({"Key": key, "VersionId": version, "Code": error.code, "Message": error.message})
     removed: list[str] = []
     with call.state.db.transaction() as session:
         repo.lock_bucket(session, call.bucket)
-        for key in allowed:
+        for key, _ in allowed:
             removed.extend(repo.remove_object(session, call.bucket, key))
     call.blobs.delete(removed)
-    deleted = [] if quiet else [{"Key": key} for key in allowed]
+    deleted = [] if quiet else [{"Key": key, "VersionId": version} for key, version in allowed]
     return {"Deleted": deleted, "Error": errors}
 
 

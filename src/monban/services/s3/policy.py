@@ -10,6 +10,8 @@ Allow grants a wildcard principal without fixing one of the restricting conditio
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from monban.policy import MalformedPolicyDocument, PolicyKind, parse_policy
 from monban.policy.model import PolicyDocument, Statement
 from monban.protocol.errors import AwsError
@@ -75,8 +77,17 @@ def validate(text: str, bucket: str) -> PolicyDocument:
     return document
 
 
+# PutBucketPolicy API reference: "the root principal in a bucket owner's AWS account can perform the
+# GetBucketPolicy, PutBucketPolicy, and DeleteBucketPolicy API actions, even if their bucket policy
+# explicitly denies the root principal's access. Bucket owner root principals can only be blocked from
+# performing these API actions by VPC endpoint policies and AWS Organizations policies."
+_LOCKOUT_EXEMPT = frozenset({"GetBucketPolicy", "PutBucketPolicy", "DeleteBucketPolicy"})
+
+
 def _owner_only(call: S3Call, operation_name: str) -> BucketFacts:
-    """The bucket, once the caller may manage its policy (owner account; root always)."""
+    """The bucket, once the caller may manage its policy: identities of the owner account only,
+    each authorized. The owner's root user is authorized too — its SCPs bind it — but for the three
+    lock-out-exempt operations the bucket policy (and so its Deny) does not apply to it."""
     with call.state.db.transaction() as session:
         facts = repo.bucket_facts(session, call.bucket)
     if call.caller.is_anonymous or call.caller.account != facts.owner:
@@ -85,8 +96,8 @@ def _owner_only(call: S3Call, operation_name: str) -> BucketFacts:
             "The specified method is not allowed against this resource.",
             extra={"Method": call.http.method, "ResourceType": "BUCKETPOLICY"},
         )
-    if not call.caller.is_root:
-        authorize_operation(call, operation_name, facts)
+    exempt = call.caller.is_root and operation_name in _LOCKOUT_EXEMPT
+    authorize_operation(call, operation_name, replace(facts, policy=None) if exempt else facts)
     return facts
 
 

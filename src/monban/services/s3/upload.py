@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from monban.protocol.numbers import NotAnInteger, parse_integer
 from monban.services.s3.body import MAX_OBJECT, BodySink, Received, check_size, stream_into
 from monban.services.s3.call import S3Call
 from monban.services.s3.storage import BlobWriter, Segment, inline
@@ -90,7 +91,10 @@ def _arrived_whole(call: S3Call, limit: int) -> bool:
     length = call.header("content-length")
     if length is None or call.header("transfer-encoding") is not None:
         return False
-    return length.isascii() and length.isdigit() and int(length) <= limit
+    try:
+        return 0 <= parse_integer(length) <= limit
+    except NotAnInteger:
+        return False
 
 
 async def receive(

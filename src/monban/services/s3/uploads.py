@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from monban.services.s3 import repo
 from monban.services.s3.call import S3Call
-from monban.services.s3.errors import invalid_argument, iso_ms, no_such_upload
+from monban.services.s3.errors import MAX_INT, integer_argument, iso_ms, no_such_upload
 from monban.services.s3.listing import max_keys
 from monban.services.s3.names import canonical_user_id
 from monban.services.s3.objects import authorized_bucket
@@ -27,13 +27,14 @@ def _list_parts(call: S3Call) -> dict[str, object]:
     facts = authorized_bucket(call, "ListParts")
     upload_id = call.query.get("uploadId", "")
     marker_text = call.query.get("part-number-marker", "0") or "0"
-    if not marker_text.isdigit():
-        raise invalid_argument(
-            "Provided part-number-marker not an integer or within integer range",
-            "part-number-marker",
-            marker_text,
-        )
-    marker, limit = int(marker_text), max_keys(call, "max-parts")
+    marker = integer_argument(
+        marker_text,
+        "part-number-marker",
+        0,
+        MAX_INT,
+        "Provided part-number-marker not an integer or within integer range",
+    )
+    limit = max_keys(call, "max-parts")
     with call.state.db.transaction() as session:
         upload = repo.find_upload(session, call.bucket, call.key, upload_id)
         if upload is None:

@@ -62,7 +62,9 @@ def parse_role_arn(arn: str) -> tuple[str, str, str] | None:
     if not arn.startswith(_ROLE_ARN_PREFIX):
         return None
     account, colon, resource = arn[len(_ROLE_ARN_PREFIX) :].partition(":")
-    if not colon or len(account) != 12 or not account.isdigit() or not resource.startswith("role/"):
+    if not colon or len(account) != 12 or not (account.isascii() and account.isdigit()):
+        return None
+    if not resource.startswith("role/"):
         return None
     rest = resource[4:]
     cut = rest.rfind("/") + 1

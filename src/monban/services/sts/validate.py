@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from monban.protocol.errors import AwsError
+from monban.protocol.numbers import NotAnInteger, parse_integer
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +111,8 @@ def integer(raw: str | None, member: str) -> int | None:
     if raw is None or raw == "":
         return None
     try:
-        return int(raw)
-    except ValueError as exc:
+        return parse_integer(raw)
+    except NotAnInteger as exc:
         raise AwsError(
             "ValidationError",
             f"1 validation error detected: Value '{raw}' at '{member}' failed to satisfy constraint: "
