@@ -82,8 +82,8 @@ def test_a_header_trickled_a_byte_at_a_time_is_closed(impatient: Server) -> None
 
 def test_the_deadline_is_for_headers_only(impatient: Server) -> None:
     """A body that comes later than the header deadline is still read and answered (the Query
-    front reads the whole body before it answers), and the same connection then serves the next
-    request."""
+    front reads the whole body before it answers), the same connection then serves the next
+    request, and the deadline holds again for the one after."""
     body = b"Action=GetCallerIdentity&Version=2011-06-15"
     head = f"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: {len(body)}\r\n"
     form = "Content-Type: application/x-www-form-urlencoded\r\n\r\n"
@@ -95,6 +95,8 @@ def test_the_deadline_is_for_headers_only(impatient: Server) -> None:
         assert answer.startswith(b"HTTP/1.1 403 ") and b"MissingAuthenticationToken" in answer
         sock.sendall(b"GET /_monban/health HTTP/1.1\r\nHost: localhost\r\n\r\n")
         assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+        sock.sendall(b"GET /_monban/health HTTP/1.1\r\n")  # and the next headers are due again
+        assert _closed_by_server(sock)
 
 
 def test_header_timeout_is_an_option() -> None:

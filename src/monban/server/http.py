@@ -71,11 +71,17 @@ class CoalescingTransport:
 
 class CoalescingHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's ``httptools`` protocol over a ``CoalescingTransport``, closing connections whose
-    headers take longer than ``header_timeout`` seconds."""
+    headers take longer than ``header_timeout`` seconds.
+
+    The deadline is a number (``_headers_due``, None while a request is being served) that one
+    timer per connection checks: a request costs a clock read, not a timer of its own. The timer
+    sleeps until the deadline it last saw and looks again; it stops while none is set.
+    """
 
     def __init__(self, *args: Any, header_timeout: float = HEADER_TIMEOUT, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.header_timeout = header_timeout
+        self._headers_due: float | None = None
         self._header_timer: asyncio.TimerHandle | None = None
 
     # uvicorn narrows asyncio.Protocol's BaseTransport to Transport here; so does this override
@@ -84,30 +90,35 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         self._await_headers()
 
     def on_headers_complete(self) -> None:
-        self._stop_header_timer()
+        self._headers_due = None
         super().on_headers_complete()
 
     def on_response_complete(self) -> None:
         """The next request's headers are due now, unless it is pipelined (they have arrived)."""
         pipelined = bool(self.pipeline)
         super().on_response_complete()
-        if not pipelined and not self.transport.is_closing():
+        if not pipelined:
             self._await_headers()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._stop_header_timer()
-        super().connection_lost(exc)
-
-    def _await_headers(self) -> None:
-        self._stop_header_timer()
-        self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
-
-    def _stop_header_timer(self) -> None:
+        self._headers_due = None
         if self._header_timer is not None:
             self._header_timer.cancel()
             self._header_timer = None
+        super().connection_lost(exc)
 
-    def _headers_too_slow(self) -> None:
+    def _await_headers(self) -> None:
+        self._headers_due = self.loop.time() + self.header_timeout
+        if self._header_timer is None:
+            self._header_timer = self.loop.call_later(self.header_timeout, self._check_headers)
+
+    def _check_headers(self) -> None:
         self._header_timer = None
-        if not self.transport.is_closing():
+        due = self._headers_due
+        if due is None or self.transport.is_closing():
+            return
+        left = due - self.loop.time()
+        if left > 0:
+            self._header_timer = self.loop.call_later(left, self._check_headers)
+        else:
             self.transport.close()

@@ -13,6 +13,10 @@ user, any of them would give away what IAM guards. So every process that works o
   hand) the ``objects`` tree too, once. Nothing else in the folder is touched;
 - the database file (which may live outside the data dir) and its companions are narrowed to 0600:
   SQLite gives a new ``-wal``, ``-shm`` or ``-journal`` the mode of the database file.
+
+``monban serve`` holds a shared lock on ``serve.lock`` while it runs (``serving``); a command that
+needs the data dir to itself, as master key rotation does, takes it exclusively or stops
+(``exclusive``).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from pathlib import Path
 PRIVATE_UMASK = 0o077
 DIR_MODE = 0o700
 FILE_MODE = 0o600
+SERVE_LOCK = "serve.lock"
 DATABASE_COMPANIONS = ("", "-wal", "-shm", "-journal", ".lock")
 # what monban writes at the top of a data dir: the default database and its companions, the master
 # key (and a rotation's next one), the root credentials, the temporaries of ``write_private``
@@ -37,10 +42,9 @@ OWN_FILES = (
         for name in ("master.key", "master.key.next", "credentials")
         for suffix in ("", ".tmp")
     ),
-    "serve.lock",  # SERVE_LOCK
+    SERVE_LOCK,
 )
 OBJECTS = "objects"
-SERVE_LOCK = "serve.lock"
 
 
 class DataDirBusy(Exception):

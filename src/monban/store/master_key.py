@@ -100,11 +100,12 @@ def _finish_rotation(data_dir: Path, sample: Sample | None) -> None:
     path = data_dir / NEXT_KEY_FILE
     try:
         candidate = read_key_file(path)
-    except MasterKeyError:  # cannot be (written whole or not at all), and would seal nothing
-        candidate = b""
+    except MasterKeyError:  # not a key (a rotation writes it whole or not at all): it sealed nothing
+        path.unlink()
+        return
     if candidate is None:
         return
-    if candidate and _opens(candidate, sample):
+    if _opens(candidate, sample):
         os.replace(path, data_dir / MASTER_KEY_FILE)
     else:
         path.unlink()
