@@ -28,6 +28,12 @@ def _serve_args(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         default=900,
         help="lowest DurationSeconds accepted (AWS: 900); lower it only in test setups",
     )
+    p.add_argument(
+        "--oidc-ca-bundle",
+        type=Path,
+        default=None,
+        help="PEM file of CA certificates trusted for OIDC issuers' discovery (default: the system's)",
+    )
     p.add_argument("--log-level", default="warning")
 
 
@@ -46,6 +52,7 @@ def serve(args: argparse.Namespace) -> int:
         config_file=args.config,
         workers=args.workers,
         min_session_seconds=args.min_session_seconds,
+        oidc_ca_bundle=args.oidc_ca_bundle,
     )
     from monban.config import BootstrapError
 

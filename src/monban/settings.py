@@ -29,6 +29,7 @@ class Settings:
     region: str = "us-east-1"
     max_body_bytes: int = 1024 * 1024
     cache_seconds: float = 1.0  # how long a worker trusts its cached IAM generation / revocations
+    oidc_ca_bundle: Path | None = None  # CA certificates for OIDC discovery (default: the system's)
 
     @property
     def database(self) -> str:
