@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from monban.admin import add_admin_commands
+from monban.oidc_issuer import add_oidc_commands
 from monban.settings import DEFAULT_PORT, Settings, default_data_dir
 
 
@@ -92,11 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_args(sub)
     admin_commands = add_admin_commands(sub)  # revoke-role-sessions, revoke-session (monban.admin)
+    oidc_commands = add_oidc_commands(sub)  # oidc token, oidc jwks (monban.oidc_issuer)
     sim = sub.add_parser("simulate", help="evaluate authorization requests (JSON lines) with the engine")
     sim.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     commands: dict[str, Callable[[argparse.Namespace], int]] = {"serve": serve, "simulate": simulate}
     commands.update(admin_commands)
+    commands.update(oidc_commands)
     return commands[args.command](args)
 
 
