@@ -228,9 +228,7 @@ def federation(tmp_path_factory: pytest.TempPathFactory, https_issuer: HttpsIssu
     folder = tmp_path_factory.mktemp("federation")
     keys = folder / "issuer-keys"
     config = _bootstrap(folder, keys)
-    server = start_server(
-        folder / "data",
-        "--min-session-seconds", "1", "--config", str(config), "--oidc-ca-bundle", str(https_issuer.ca_bundle),
-    )  # fmt: skip
+    options = ["--min-session-seconds", "1", "--config", str(config)]
+    server = start_server(folder / "data", *options, "--oidc-ca-bundle", str(https_issuer.ca_bundle))
     yield Federation(server, keys)
     server.stop()
