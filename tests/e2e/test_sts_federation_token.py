@@ -24,8 +24,8 @@ def _user(acct: Account, *statements: dict[str, Any]) -> tuple[str, Any]:
 
 
 def test_a_federated_user_is_cut_by_its_session_policy(acct: Account) -> None:
-    user, sts = _user(acct, allow(["iam:GetUser", "iam:ListUsers"]))
-    policy = document(allow("iam:GetUser"))
+    _user_name, sts = _user(acct, allow(["s3:ListAllMyBuckets", "s3:CreateBucket"]))
+    policy = document(allow(["s3:ListAllMyBuckets", "s3:ListBucket"]))  # the user has no ListBucket
     answer = sts.get_federation_token(Name="bob-app", Policy=policy, DurationSeconds=900)
     arn = f"arn:aws:sts::{acct.id}:federated-user/bob-app"
     assert answer["FederatedUser"] == {"FederatedUserId": f"{acct.id}:bob-app", "Arn": arn}
@@ -33,9 +33,13 @@ def test_a_federated_user_is_cut_by_its_session_policy(acct: Account) -> None:
     me = session_client(acct.server, "sts", answer["Credentials"]).get_caller_identity()
     assert (me["Arn"], me["UserId"]) == (arn, f"{acct.id}:bob-app")
     s3 = session_client(acct.server, "s3", answer["Credentials"])
-    with pytest.raises(ClientError) as caught:  # the user's policy allows no S3
-        s3.list_buckets()
-    assert error(caught)[0] == "AccessDenied"
+    assert "Buckets" in s3.list_buckets()  # both allow
+    bucket = uid("fed")
+    acct.client("s3").create_bucket(Bucket=bucket)
+    for call in (lambda: s3.create_bucket(Bucket=uid("fed")), lambda: s3.list_objects_v2(Bucket=bucket)):
+        with pytest.raises(ClientError) as caught:  # only the user's / only the session's policy allows
+            call()
+        assert error(caught)[0] == "AccessDenied"
 
 
 def test_without_a_session_policy_it_has_no_permissions(acct: Account) -> None:
