@@ -101,7 +101,14 @@ def _data_dir(args: argparse.Namespace) -> Path:
 
 
 def _token(args: argparse.Namespace) -> int:
-    print(token(_data_dir(args), args.issuer, args.sub, args.aud, args.ttl, args.claim))
+    """Print the token, or write it to ``--output`` as Kubernetes projects one: no newline."""
+    signed = token(_data_dir(args), args.issuer, args.sub, args.aud, args.ttl, args.claim)
+    if args.output is None:
+        print(signed)
+        return 0
+    fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(signed)
     return 0
 
 
@@ -128,6 +135,7 @@ def add_oidc_commands(
         "--claim", type=_claim, action="append", default=[], help="extra claim KEY=VALUE (JSON or text)"
     )
     tok.add_argument("--ttl", type=int, default=3600, help="seconds until exp (negative: already expired)")
+    tok.add_argument("--output", default=None, help="write the token to this file (a token file, no newline)")
     tok.add_argument("--data-dir", default=None, help=data_help)
     keys = commands.add_parser("jwks", help="print the issuer's JWKS (declare it as the provider's Jwks)")
     keys.add_argument("--issuer", required=True, help="issuer URL")
