@@ -18,19 +18,17 @@ identity provider in IAM" / "Available keys for AWS web identity federation":
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jwt
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monban.protocol.errors import AwsError
+from monban.services.iam import oidc_providers as iam_oidc
 from monban.services.sts.oidc_keys import issuer_key
-from monban.store.models import OidcProvider
 
 ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "ES256", "ES384", "ES512"})
 SKEW_SECONDS = 300
@@ -79,13 +77,10 @@ def unverified(token: str) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
 def find_provider(session: Session, account: str, issuer: str) -> Provider:
     """The provider of ``account`` whose URL is the token's ``iss`` (``https://`` + URL)."""
     url = issuer[len("https://") :] if issuer.startswith("https://") else None
-    row = None
-    if url:
-        arn = f"arn:aws:iam::{account}:oidc-provider/{url}"
-        row = session.scalar(select(OidcProvider).where(OidcProvider.arn == arn))
+    row = iam_oidc.find_provider(session, account, url) if url else None
     if row is None:
         raise invalid(f"No OpenIDConnect provider found in your account for {issuer}")
-    return Provider(row.arn, row.url, tuple(json.loads(row.client_ids)), row.jwks)
+    return Provider(row.arn, row.url, tuple(iam_oidc.client_ids_of(row)), row.jwks)
 
 
 def _audience(claims: Mapping[str, Any], provider: Provider) -> str:
