@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from monban.admin import add_admin_commands
+from monban.oidc_issuer import add_oidc_commands
 from monban.settings import DEFAULT_PORT, HEADER_TIMEOUT, Settings, default_data_dir
 
 
@@ -37,6 +38,12 @@ def _serve_args(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         metavar="SECONDS",
         help="close a connection whose request headers are not all in within this many seconds of "
         "connecting or of the previous response (slow or stalled clients; default %(default)g)",
+    )
+    p.add_argument(
+        "--oidc-ca-bundle",
+        type=Path,
+        default=None,
+        help="PEM file of CA certificates trusted for OIDC issuers' discovery (default: the system's)",
     )
     p.add_argument("--log-level", default="warning")
 
@@ -65,6 +72,7 @@ def serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         min_session_seconds=args.min_session_seconds,
         header_timeout=args.header_timeout,
+        oidc_ca_bundle=args.oidc_ca_bundle,
     )
     with serving(settings.data_dir):  # no master key rotation meanwhile (admin.py)
         try:
@@ -113,11 +121,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_args(sub)
     admin_commands = add_admin_commands(sub)  # revoke-role-sessions, revoke-session, rotate-master-key
+    oidc_commands = add_oidc_commands(sub)  # oidc token, oidc jwks (monban.oidc_issuer)
     sim = sub.add_parser("simulate", help="evaluate authorization requests (JSON lines) with the engine")
     sim.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     commands: dict[str, Callable[[argparse.Namespace], int]] = {"serve": serve, "simulate": simulate}
     commands.update(admin_commands)
+    commands.update(oidc_commands)
     return commands[args.command](args)
 
 

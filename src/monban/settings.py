@@ -33,6 +33,7 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     cache_seconds: float = 1.0  # how long a worker trusts its cached IAM generation / revocations
     header_timeout: float = HEADER_TIMEOUT
+    oidc_ca_bundle: Path | None = None  # CA certificates for OIDC discovery (default: the system's)
 
     @property
     def database(self) -> str:

@@ -76,9 +76,14 @@ def _entity_set(entity: EntityPolicies | None) -> PolicySet:
     )
 
 
+_ALLOW_ALL = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
+
+
 def _session_set(state: AppState, caller: Caller, base: PolicySet) -> PolicySet:
     claims = caller.session
     if claims is None or (claims.session_policy is None and not claims.policy_arns):
+        if claims is not None and claims.kind == "federated":  # GetFederationToken without a policy
+            return PolicySet(base.identity, base.boundary, (), base.scps)  # "has no permissions"
         return base
     texts: list[PolicyText] = []
     if claims.session_policy is not None:
@@ -108,8 +113,14 @@ def _load_identity(state: AppState, caller: Caller) -> tuple[PolicySet, EntityPo
             for level in iam_read.service_control_policies(session, p.account)
         )
         entity: EntityPolicies | None = None
-        if caller.session is not None and caller.session.kind == "role":
-            entity = iam_read.role_policies(session, caller.session.principal_id)
+        claims = caller.session
+        if claims is not None and claims.kind == "role":
+            entity = iam_read.role_policies(session, claims.principal_id)
+        elif claims is not None and claims.kind == "federated":  # GetFederationToken: the user's
+            if claims.principal_id == p.account:  # the root's: everything, cut by the session
+                root = (load_policy(_ALLOW_ALL, PolicyKind.IDENTITY, f"{p.account}/root"),)
+                return PolicySet(root, None, None, scps), None
+            entity = iam_read.user_policies(session, claims.principal_id)
         elif caller.user_id is not None:
             entity = iam_read.user_policies(session, caller.user_id)
     base = _entity_set(entity)

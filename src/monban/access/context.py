@@ -39,6 +39,9 @@ def _session_keys(caller: Caller, values: ContextValues) -> None:
         values["aws:MultiFactorAuthAge"] = str(max(0, int(claims.issued_at - claims.mfa_authenticated_at)))
     if claims.source_identity:
         values["aws:SourceIdentity"] = claims.source_identity
+    provider = claims.extra.get("federated_provider")
+    if provider:  # a web identity session (IAM User Guide, "aws:FederatedProvider")
+        values["aws:FederatedProvider"] = provider
     if claims.kind == "role" and claims.instance_profile:
         values["ec2:RoleDelivery"] = "2.0"
 

@@ -14,6 +14,7 @@ and rolls the whole transaction back.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -33,6 +34,7 @@ from monban.config.model import (
     InstanceProfileSpec,
     KeySpec,
     ManagedPolicySpec,
+    OidcProviderSpec,
     RoleSpec,
     UserSpec,
 )
@@ -266,6 +268,24 @@ def _instance_profile(session: Session, account: str, spec: InstanceProfileSpec)
     session.flush()
 
 
+def _oidc_provider(session: Session, account: str, spec: OidcProviderSpec) -> None:
+    """Create the provider, or bring its client ids, thumbprints and JWKS in line with the file."""
+    from monban.services.iam.oidc_providers import ENTITY, create_provider_record, find_provider
+
+    row = find_provider(session, account, spec.url)
+    if row is None:
+        row = create_provider_record(
+            session, account, spec.url, list(spec.client_ids), list(spec.thumbprints), spec.jwks
+        )
+    else:
+        row.client_ids = json.dumps(list(spec.client_ids))
+        row.thumbprints = json.dumps(list(spec.thumbprints))
+        row.jwks = spec.jwks
+    if spec.tags:
+        merge_tags(session, ENTITY, row.id, spec.tags, "TagsPerOpenIDConnectProvider")
+    session.flush()
+
+
 # --- the whole file ----------------------------------------------------------------------------
 
 
@@ -318,6 +338,12 @@ def _each(
 def apply_bootstrap(session: Session, keyring: KeyRing, bootstrap: Bootstrap, *, data_dir: Path) -> None:
     """Bring the store in line with the file (called at every start, in one transaction)."""
     _accounts(session, keyring, bootstrap)
+    _each(
+        bootstrap,
+        "OIDCProviders",
+        lambda a: a.oidc_providers,
+        lambda acct, spec: _oidc_provider(session, acct, spec),
+    )
     _each(bootstrap, "Groups", lambda a: a.groups, lambda acct, spec: _group(session, acct, spec))
     _each(bootstrap, "Users", lambda a: a.users, lambda acct, spec: _user(session, keyring, acct, spec))
     _each(bootstrap, "Roles", lambda a: a.roles, lambda acct, spec: _role(session, acct, spec))

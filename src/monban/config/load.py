@@ -31,6 +31,7 @@ from monban.config.model import (
     KeySpec,
     ManagedPolicySpec,
     ObjectSpec,
+    OidcProviderSpec,
     RoleSpec,
     UserSpec,
 )
@@ -346,7 +347,50 @@ SECTIONS: dict[str, tuple[str, Callable[[Any, str], Any]]] = {
     "InstanceProfiles": ("instance_profiles", _profile),
     "Buckets": ("buckets", _bucket),
 }
-ACCOUNT_FIELDS = ("AccountId", "RootAccessKeys", "ServiceControlPolicies", *SECTIONS)
+ACCOUNT_FIELDS = ("AccountId", "RootAccessKeys", "ServiceControlPolicies", *SECTIONS, "OIDCProviders")
+
+
+def _jwks(value: Any, where: str, base: Path) -> str:
+    """A JWKS document: a mapping, JSON text, or the path of a file holding it (relative to the
+    bootstrap file's folder)."""
+    from monban.services.sts.oidc_keys import parse_jwks
+
+    if isinstance(value, dict):
+        text = json.dumps(_plain(value))
+    else:
+        text = _text(value, where)
+        if not text.lstrip().startswith("{"):
+            try:
+                text = (base / text).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise Problem(where, f"cannot read the JWKS file: {exc}") from exc
+    try:
+        parse_jwks(text)
+    except ValueError as exc:
+        raise Problem(where, str(exc)) from exc
+    return text
+
+
+def _oidc_provider(raw: Any, at: str, base: Path) -> OidcProviderSpec:
+    """An OIDC provider, checked as CreateOpenIDConnectProvider checks its parameters."""
+    from monban.services.iam.oidc_providers import check_client_ids, check_thumbprints, check_url
+
+    allowed = ("Url", "ClientIdList", "ThumbprintList", "Tags", "Jwks")
+    item = _mapping(raw, at, allowed, ("Url",))
+    try:
+        url = check_url(_text(item["Url"], f"{at}.Url"))
+        client_ids = check_client_ids(list(_strings(item.get("ClientIdList"), f"{at}.ClientIdList")))
+        thumbprints = check_thumbprints(list(_strings(item.get("ThumbprintList"), f"{at}.ThumbprintList")))
+    except AwsError as exc:
+        raise Problem(at, f"{exc.code}: {exc.message}") from exc
+    jwks = item.get("Jwks")
+    return OidcProviderSpec(
+        url=url,
+        client_ids=tuple(client_ids),
+        thumbprints=tuple(thumbprints),
+        tags=_tags(item.get("Tags"), f"{at}.Tags"),
+        jwks=None if jwks is None else _jwks(jwks, f"{at}.Jwks", base),
+    )
 
 
 def _collect(value: Any, where: str, read: Callable[[Any, str], T], problems: list[str]) -> tuple[T, ...]:
@@ -372,7 +416,7 @@ def _account_id(value: Any, where: str) -> str:
     return text
 
 
-def _account(raw: Any, at: str, problems: list[str]) -> AccountSpec | None:
+def _account(raw: Any, at: str, problems: list[str], base: Path) -> AccountSpec | None:
     try:
         item = _mapping(raw, at, ACCOUNT_FIELDS, ("AccountId",))
         account_id = _account_id(item["AccountId"], f"{at}.AccountId")
@@ -390,8 +434,16 @@ def _account(raw: Any, at: str, problems: list[str]) -> AccountSpec | None:
         field: _collect(item.get(key), f"{at}.{key}", read, problems)
         for key, (field, read) in SECTIONS.items()
     }
+    oidc = _collect(
+        item.get("OIDCProviders"), f"{at}.OIDCProviders", lambda r, w: _oidc_provider(r, w, base), problems
+    )
+    _unique(((f"{at}.OIDCProviders[{i}].Url", o.url) for i, o in enumerate(oidc)), "provider", problems)
     return AccountSpec(
-        account_id=account_id, root_access_keys=root_keys, service_control_policies=scps, **sections
+        account_id=account_id,
+        root_access_keys=root_keys,
+        service_control_policies=scps,
+        oidc_providers=oidc,
+        **sections,
     )
 
 
@@ -485,7 +537,8 @@ def parse_bootstrap(data: Any, source: str = "<bootstrap>") -> Bootstrap:
         raw_accounts = _items(top.get("Accounts"), "Accounts")
     except Problem as exc:
         raise BootstrapError(source, [str(exc)]) from exc
-    parsed = [_account(raw, f"Accounts[{i}]", problems) for i, raw in enumerate(raw_accounts)]
+    base = Path(source).parent if source != "<bootstrap>" else Path.cwd()
+    parsed = [_account(raw, f"Accounts[{i}]", problems, base) for i, raw in enumerate(raw_accounts)]
     accounts = tuple(a for a in parsed if a is not None)
     if not problems:
         aws_arns = {p["arn"] for p in packaged_policies()}

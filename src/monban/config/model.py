@@ -96,6 +96,19 @@ class BucketSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class OidcProviderSpec:
+    """An IAM OIDC provider (CloudFormation's AWS::IAM::OIDCProvider: Url, ClientIdList,
+    ThumbprintList, Tags) plus monban's ``Jwks``: the issuer's keys as JSON text, for an issuer
+    that cannot be reached (None: discovered over HTTPS)."""
+
+    url: str  # without https://
+    client_ids: tuple[str, ...] = ()
+    thumbprints: tuple[str, ...] = ()
+    tags: tuple[tuple[str, str], ...] = ()
+    jwks: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AccountSpec:
     account_id: str
     root_access_keys: tuple[KeySpec, ...] = ()
@@ -106,6 +119,7 @@ class AccountSpec:
     managed_policies: tuple[ManagedPolicySpec, ...] = ()
     instance_profiles: tuple[InstanceProfileSpec, ...] = ()
     buckets: tuple[BucketSpec, ...] = ()
+    oidc_providers: tuple[OidcProviderSpec, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,8 @@ ERRORS: Mapping[str, tuple[int, str]] = {
     "RegionDisabledException": (403, "Sender"),
     "InvalidIdentityToken": (400, "Sender"),
     "IDPRejectedClaim": (403, "Sender"),
+    "IDPCommunicationError": (400, "Sender"),
+    "ExpiredTokenException": (400, "Sender"),
     "InvalidAuthorizationMessageException": (400, "Sender"),
     # S3
     "NoSuchBucket": (404, "Sender"),

@@ -24,6 +24,7 @@ def settings_from_env() -> Settings:
     data = json.loads(os.environ[SETTINGS_ENV])
     data["data_dir"] = Path(data["data_dir"])
     data["config_file"] = Path(data["config_file"]) if data.get("config_file") else None
+    data["oidc_ca_bundle"] = Path(data["oidc_ca_bundle"]) if data.get("oidc_ca_bundle") else None
     return Settings(**data)
 
 

@@ -200,6 +200,23 @@ class OrganizationPolicy(Base):
     document: Mapped[str] = mapped_column(Text)
 
 
+class OidcProvider(Base):
+    """An IAM OpenID Connect identity provider (``arn:aws:iam::<acct>:oidc-provider/<url>``).
+    ``url`` is the issuer without ``https://``; ``client_ids`` and ``thumbprints`` are JSON lists;
+    ``jwks`` is monban's own addition (a JWKS document declared in the bootstrap file, for an
+    issuer that cannot be reached). Tags live in ``tags`` under ``entity_type`` "oidc-provider"."""
+
+    __tablename__ = "oidc_providers"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    url: Mapped[str] = mapped_column(String(255))
+    arn: Mapped[str] = mapped_column(String(1024), unique=True)
+    client_ids: Mapped[str] = mapped_column(Text)
+    thumbprints: Mapped[str] = mapped_column(Text)
+    jwks: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class RevokedSession(Base):
     """A session revoked by its access key id (monban's own extension; AWS has only the
     aws:TokenIssueTime deny). Rows can be dropped once ``expires_at`` has passed."""

@@ -19,6 +19,7 @@ MODULES = (
     "attachments",
     "tags",
     "instance_profiles",
+    "oidc_providers",
     "account",
     "simulate",
 )

@@ -6,7 +6,7 @@ from importlib import import_module
 
 from monban.services.query import Operation
 
-MODULES = ("identity", "assume_role", "session_token", "decode")
+MODULES = ("identity", "assume_role", "session_token", "decode", "web_identity", "federation")
 
 
 def _merge() -> dict[str, Operation]:

@@ -74,7 +74,7 @@ class AssumeRoleRequest(NamedTuple):
     token_code: str | None
 
 
-def _tag_checks(checks: Violations, params: QueryParams) -> tuple[tuple[str, str], ...]:
+def tag_checks(checks: Violations, params: QueryParams) -> tuple[tuple[str, str], ...]:
     raw = params.member_structs("Tags")
     if len(raw) > 50:
         checks.add(f"[{len(raw)} tags]", "tags", "have length less than or equal to 50")
@@ -115,7 +115,7 @@ def _transitive_checks(checks: Violations, params: QueryParams) -> tuple[str, ..
     return tuple(keys)
 
 
-def _policy_arn_checks(checks: Violations, params: QueryParams) -> tuple[str, ...]:
+def policy_arn_checks(checks: Violations, params: QueryParams) -> tuple[str, ...]:
     arns = []
     for n, item in enumerate(params.member_structs("PolicyArns"), 1):
         arn = item.get("arn")
@@ -142,13 +142,13 @@ def read_request(params: QueryParams, floor: int) -> AssumeRoleRequest:
     checks.text(role_arn, "roleArn", low=20, high=2048, pattern=ARN)
     checks.required(name, "roleSessionName")
     checks.text(name, "roleSessionName", low=2, high=64, pattern=SESSION_NAME)
-    policy_arns = _policy_arn_checks(checks, params) if "PolicyArns" in lists else ()
+    policy_arns = policy_arn_checks(checks, params) if "PolicyArns" in lists else ()
     policy = raw.get("Policy")
     if policy is not None:  # optional members are checked only when present (fewer calls)
         checks.text(policy, "policy", low=1, pattern=SESSION_POLICY)
     duration = integer(raw.get("DurationSeconds"), "durationSeconds")
     checks.number(duration, "durationSeconds", floor, MAX_DURATION)
-    tags = _tag_checks(checks, params) if "Tags" in lists else ()
+    tags = tag_checks(checks, params) if "Tags" in lists else ()
     transitive = _transitive_checks(checks, params) if "TransitiveTagKeys" in lists else ()
     external_id = raw.get("ExternalId")
     if external_id is not None:

@@ -176,6 +176,7 @@ class RoleSessionSpec(NamedTuple):
     instance_profile: bool = False
     caller_arn: str | None = None
     mfa_authenticated_at: int | None = None
+    federated_provider: str | None = None  # AssumeRoleWithWebIdentity: the provider's ARN
 
 
 def role_session(keyring: KeyRing, role: RoleRecord, spec: RoleSessionSpec) -> Issued:
@@ -202,6 +203,7 @@ def role_session(keyring: KeyRing, role: RoleRecord, spec: RoleSessionSpec) -> I
         chained=spec.chained,
         instance_profile=spec.instance_profile,
         caller_arn=spec.caller_arn,
+        extra={"federated_provider": spec.federated_provider} if spec.federated_provider else {},
     )
     return Issued(claims, seal_token(claims, keyring.sessions, nonce))
 

@@ -35,12 +35,21 @@ def check_session_token_use(caller: Caller, service: str, action: str) -> None:
     """Refuse what GetSessionToken credentials may not call (the Query front calls this after
     authentication, before the handler)."""
     claims = caller.session
+    if claims is not None and claims.kind == "federated":
+        check_federated_use(service, action)
     if claims is None or claims.kind not in SESSION_TOKEN_KINDS:
         return
     if service == "iam" and claims.mfa_authenticated_at is None:
         raise AwsError("InvalidClientTokenId", "The security token included in the request is invalid")
     if service == "sts" and action not in STS_ALLOWED:
         raise AwsError("AccessDenied", f"Cannot call {action} with session credentials")
+
+
+def check_federated_use(service: str, action: str) -> None:
+    """GetFederationToken credentials: "You cannot call any IAM operations using the AWS CLI or
+    the AWS API" and "any AWS STS operations except GetCallerIdentity" (STS API reference)."""
+    if service == "iam" or (service == "sts" and action != "GetCallerIdentity"):
+        raise AwsError("AccessDenied", f"Cannot call {action} with federated user credentials")
 
 
 def _claims(call: QueryCall, duration: int, mfa_at: int | None) -> SessionClaims:
