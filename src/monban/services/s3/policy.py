@@ -10,6 +10,7 @@ Allow grants a wildcard principal without fixing one of the restricting conditio
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from monban.policy import MalformedPolicyDocument, PolicyKind, parse_policy
@@ -20,6 +21,7 @@ from monban.services.s3.access import BucketFacts, authorize_operation
 from monban.services.s3.body import read_document
 from monban.services.s3.call import S3Call
 from monban.services.s3.registry import empty, operation, xml_response
+from monban.store import principals
 from monban.store.s3_models import Bucket
 
 MAX_POLICY_BYTES = 20 * 1024
@@ -92,10 +94,21 @@ def _owner_only(call: S3Call, operation_name: str) -> BucketFacts:
     return facts
 
 
+def bound(session: Session, text: str) -> str:
+    """The bucket policy to store: every user or role it names bound to its unique id; every
+    principal must exist, and an account principal must be an account of this server
+    (MalformedPolicy "Invalid principal in policy", as S3 answers; see
+    :mod:`monban.store.principals`)."""
+    try:
+        return principals.bind(session, text, known_accounts=True)
+    except principals.InvalidPrincipal:
+        raise malformed("Invalid principal in policy") from None
+
+
 def _set_policy(call: S3Call, text: str | None) -> None:
     with call.bucket_write() as session:
         row: Bucket = repo.lock_bucket(session, call.bucket)
-        row.policy = text
+        row.policy = bound(session, text) if text is not None else None
 
 
 def _put(call: S3Call, text: str) -> None:
@@ -117,12 +130,15 @@ async def put_bucket_policy(call: S3Call) -> Response:
 
 
 def _require_policy(call: S3Call, operation_name: str) -> str:
+    """The stored policy as S3 shows it: bound principals by their current ARN (a deleted one by
+    its unique id)."""
     facts = _owner_only(call, operation_name)
     if not facts.policy:
         raise AwsError(
             "NoSuchBucketPolicy", "The bucket policy does not exist", extra={"BucketName": call.bucket}
         )
-    return facts.policy
+    with call.state.db.transaction() as session:
+        return principals.render(session, facts.policy)
 
 
 @operation("GetBucketPolicy")
@@ -161,7 +177,7 @@ def _restricted(statement: Statement) -> bool:
 def is_public(text: str) -> bool:
     """Whether a stored policy grants public access (S3's definition, see the module docstring)."""
     try:
-        document = parse_policy(text, PolicyKind.RESOURCE)
+        document = principals.parse_bound(text, PolicyKind.RESOURCE)
     except MalformedPolicyDocument:
         return False
     return any(s.effect == "Allow" and _wildcard(s) and not _restricted(s) for s in document.statements)
