@@ -25,6 +25,7 @@ from monban.store import principals
 from monban.store.s3_models import Bucket
 
 MAX_POLICY_BYTES = 20 * 1024
+INVALID_PRINCIPAL = "Invalid principal in policy"
 _RESTRICTING_KEYS = frozenset(
     {
         "aws:sourceip",
@@ -72,6 +73,8 @@ def validate(text: str, bucket: str) -> PolicyDocument:
     try:
         document = parse_policy(text, PolicyKind.RESOURCE)
     except MalformedPolicyDocument as exc:
+        if exc.message.startswith(INVALID_PRINCIPAL):  # S3 does not name the principal
+            raise malformed(INVALID_PRINCIPAL) from exc
         raise malformed(exc.message) from exc
     for statement in document.statements:
         _check_resources(statement, bucket)
@@ -102,7 +105,7 @@ def bound(session: Session, text: str) -> str:
     try:
         return principals.bind(session, text, known_accounts=True)
     except principals.InvalidPrincipal:
-        raise malformed("Invalid principal in policy") from None
+        raise malformed(INVALID_PRINCIPAL) from None
 
 
 def _set_policy(call: S3Call, text: str | None) -> None:
