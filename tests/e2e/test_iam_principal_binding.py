@@ -34,7 +34,8 @@ def mixed(prefix: str) -> str:
 
 
 def assume(account: Account, key: tuple[str, str], role_arn: str) -> dict[str, Any]:
-    result: dict[str, Any] = account.client("sts", key=key).assume_role(RoleArn=role_arn, RoleSessionName="binding")
+    sts = account.client("sts", key=key)
+    result: dict[str, Any] = sts.assume_role(RoleArn=role_arn, RoleSessionName="binding")
     return result
 
 

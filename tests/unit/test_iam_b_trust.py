@@ -178,3 +178,37 @@ def test_render_shows_the_current_arn_or_the_bare_id(session: Session) -> None:
     shown = json.loads(principals.render(session, named.trust_policy))
     assert shown["Statement"][0]["Principal"] == {"AWS": ALICE_ID}
     assert session.get(Role, named.id) is named
+
+
+def test_upgrade_binds_documents_stored_before(tmp_path: Path) -> None:
+    """Migration 0003: stored trust and bucket policies get their users' and roles' unique ids
+    (what names no one stays); the downgrade shows the ARNs again."""
+    from alembic import command
+    from alembic.config import Config
+
+    from monban.store.db import MIGRATIONS
+    from monban.store.s3_models import Bucket
+
+    db = Database(sqlite_url(tmp_path))
+    db.migrate()
+    old = trust({"AWS": [ALICE, f"arn:aws:iam::{ACCOUNT}:user/ghost", ACCOUNT]})
+    with db.transaction() as session:
+        ensure_account(session, ACCOUNT)
+        add_user(session, "alice", ALICE_ID)
+        session.add(Role(id="AROATRUSTING000000001", account_id=ACCOUNT, name="r", name_lower="r", path="/",
+                         arn=f"arn:aws:iam::{ACCOUNT}:role/r", created_at=now(), trust_policy=old,
+                         max_session_duration=3600))  # fmt: skip
+        session.add(Bucket(name="b", account_id=ACCOUNT, region="us-east-1", created_at=now(), policy=old))
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    for target, expected in (("0002_s3_object_data", ALICE), ("heads", ALICE_ID)):
+        with db.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            (command.downgrade if target.startswith("0002") else command.upgrade)(config, target)
+        with db.transaction() as session:
+            role, bucket = session.get(Role, "AROATRUSTING000000001"), session.get(Bucket, "b")
+            assert role is not None and bucket is not None
+            for text in (role.trust_policy, bucket.policy or ""):
+                shown = json.loads(text)["Statement"][0]["Principal"]["AWS"]
+                assert shown == [expected, f"arn:aws:iam::{ACCOUNT}:user/ghost", ACCOUNT]
+    db.dispose()

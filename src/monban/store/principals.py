@@ -94,21 +94,22 @@ def _account_known(session: Session, value: str) -> bool:
     return account is not None and session.get(Account, account) is not None
 
 
-def bind(session: Session, document: str, *, known_accounts: bool = False) -> str:
+def bind(session: Session, document: str, *, known_accounts: bool = False, strict: bool = True) -> str:
     """The form to store of a validated trust or resource policy: each user or role ARN of an
     ``AWS`` principal replaced by the entity's unique id. Raises :class:`InvalidPrincipal` for an
     ARN naming no entity (exact, case-sensitive match), and with ``known_accounts`` for any other
     principal (account, root, session) of an account this server does not hold. The text is kept
-    as sent when nothing is bound."""
+    as sent when nothing is bound. ``strict=False`` (the upgrade of documents stored before
+    binding) keeps what names no one as it is."""
 
     def swap(value: str) -> str:
         if value == "*":
             return value
         if value.startswith(_IAM_PREFIX) and not value.endswith(":root"):
             unique = _entity_id(session, value)  # users and roles; any other IAM ARN names no one
-            if unique is None:
+            if unique is None and strict:
                 raise InvalidPrincipal(value)
-            return unique
+            return unique or value
         if known_accounts and not _account_known(session, value):
             raise InvalidPrincipal(value)
         return value
