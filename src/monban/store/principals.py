@@ -33,6 +33,7 @@ _ENTITY_ARN = re.compile(r"^arn:aws:iam::(\d{12}):(user|role)/")
 _ACCOUNT_OF = re.compile(r"^(?:(\d{12})|arn:aws:(?:iam|sts)::(\d{12}):.*)$")
 UNIQUE_ID = re.compile(r"^A(?:IDA|ROA)[A-Z0-9]{16,124}$")
 _PLACEHOLDER = "arn:aws:iam::000000000000:user/monban-unbound/"
+_UNBOUND = "monban-unbound:"  # no principal's ARN or unique id starts so
 _ELEMENTS = ("Principal", "NotPrincipal")
 
 
@@ -145,10 +146,23 @@ def _placeholders(document: str) -> tuple[str, dict[str, str]]:
     return text, found
 
 
+def _stored_value(kind: str, value: str, found: Mapping[str, str]) -> str:
+    """A principal value of a stored document as the engine sees it: a unique id as itself; a user
+    or role ARN, which only a document stored before binding can still hold (its entity was gone
+    by then), as a name no principal has — fail closed, never a namesake."""
+    if kind != "AWS":
+        return value
+    if value in found:
+        return found[value]
+    return _UNBOUND + value if _ENTITY_ARN.match(value) else value
+
+
 def _restore(spec: PrincipalSpec | None, found: Mapping[str, str]) -> PrincipalSpec | None:
     if spec is None:
         return None
-    return PrincipalSpec(tuple((k, tuple(found.get(v, v) for v in values)) for k, values in spec.entries))
+    return PrincipalSpec(
+        tuple((k, tuple(_stored_value(k, v, found) for v in values)) for k, values in spec.entries)
+    )
 
 
 def parse_bound(document: str, kind: PolicyKind) -> PolicyDocument:
@@ -156,8 +170,6 @@ def parse_bound(document: str, kind: PolicyKind) -> PolicyDocument:
     principals), which stay unique ids. Raises MalformedPolicyDocument for anything else."""
     text, found = _placeholders(document)
     parsed = parse_policy(text, kind)
-    if not found:
-        return parsed
     statements = tuple(
         dataclasses.replace(
             s, principal=_restore(s.principal, found), not_principal=_restore(s.not_principal, found)

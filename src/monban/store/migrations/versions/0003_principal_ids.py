@@ -4,7 +4,7 @@ Revision ID: 0003_principal_ids
 Revises: 0002_s3_object_data
 
 Documents stored before: each user or role ARN that names an existing entity becomes its unique id
-(``monban.store.principals.bind``); one that names nobody stays as it was.
+(``monban.store.principals.bind``); one that names nobody stays as it was and grants no one.
 """
 
 from __future__ import annotations
