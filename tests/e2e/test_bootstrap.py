@@ -180,7 +180,8 @@ def test_changed_file_is_applied(tmp_path: Path) -> None:
     )
     changed = changed.replace(
         "        Groups: [readers]\n", "        Groups: [readers]\n        Path: /moved/\n"
-    )
+    )  # the file describes the end state: its trust policy names carol by her new ARN
+    changed = changed.replace('user/carol"}', 'user/moved/carol"}')
     config.write_text(changed)
     running = start_server(tmp_path / "data", "--config", str(config))
     try:

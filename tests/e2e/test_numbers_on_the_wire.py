@@ -29,7 +29,10 @@ NOT_NUMBERS = ("1_000", " 1000", "1000 ", "+5", "²", "٣", "٣٦٠٠", "1e3", "
 
 def _query(server: Server, path: str, name: str, value: str, key: Key | None = None) -> int:
     response = raw(
-        server, "GET", f"{path}{'&' if '?' in path else '?'}{name}={quote(value)}", key or root(server)
+        server,
+        "GET",
+        f"{path}{'&' if '?' in path else '?'}{name}={quote(value, safe='')}",
+        key or root(server),
     )
     assert response.status != 500, response.body
     return response.status

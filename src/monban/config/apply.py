@@ -248,9 +248,11 @@ def _role(session: Session, account: str, spec: RoleSpec) -> None:
 def _trust(session: Session, account: str, spec: RoleSpec) -> None:
     """Set the trust policy once every user and role exists (principals must exist)."""
     role = find_role(session, account, spec.name)
-    if role is not None and role.trust_policy != spec.assume_role_policy_document:
-        role.trust_policy = check_trust_document(session, spec.assume_role_policy_document)
-        session.flush()
+    if role is not None:
+        stored = check_trust_document(session, spec.assume_role_policy_document)
+        if role.trust_policy != stored:
+            role.trust_policy = stored
+            session.flush()
 
 
 def _instance_profile(session: Session, account: str, spec: InstanceProfileSpec) -> None:

@@ -22,6 +22,7 @@ from monban.services.iam.common import (
     group_shape,
     page,
     tags_of,
+    trust_document,
 )
 from monban.services.iam.entities import KINDS
 from monban.services.iam.groups import groups_of
@@ -91,7 +92,7 @@ def _role(session: Session, role: Role) -> dict[str, Any]:
         last_used = {"LastUsedDate": role.last_used_at, "Region": role.last_used_region}
     return {
         **entity_shape("Role", role),
-        "AssumeRolePolicyDocument": encode_document(role.trust_policy),
+        "AssumeRolePolicyDocument": trust_document(session, role),
         "InstanceProfileList": [profile_shape(session, profile) for profile in profiles_of(session, role)],
         "RolePolicyList": _inline(session, "role", role.id),
         "AttachedManagedPolicies": _attached(session, "role", role.id),

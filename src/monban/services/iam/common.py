@@ -23,6 +23,7 @@ from monban.protocol.errors import AwsError, validation_error
 from monban.protocol.numbers import in_range
 from monban.protocol.query import QueryParams
 from monban.services.query import QueryCall
+from monban.store import principals
 from monban.store.accounts import now
 from monban.store.managed import AWS_ACCOUNT
 from monban.store.models import (
@@ -311,21 +312,27 @@ def user_shape(user: User, tags: list[dict[str, str]] | None = None) -> dict[str
     return _in_full(listed_user(user), user, tags)
 
 
-def listed_role(role: Role) -> dict[str, Any]:
+def trust_document(session: Session, role: Role) -> str:
+    """The role's trust policy as IAM shows it: principals by their current ARN, a deleted one by
+    its unique id (:func:`monban.store.principals.render`), URL-encoded."""
+    return encode_document(principals.render(session, role.trust_policy))
+
+
+def listed_role(session: Session, role: Role) -> dict[str, Any]:
     """A role as ListRoles and the instance-profile operations show it: without PermissionsBoundary,
     RoleLastUsed and Tags (ListRoles docs; AWS returns the boundary from GetRole only,
     awsdocs/iam-user-guide#81)."""
     return {
         **entity_shape("Role", role),
-        "AssumeRolePolicyDocument": encode_document(role.trust_policy),
+        "AssumeRolePolicyDocument": trust_document(session, role),
         "Description": role.description,
         "MaxSessionDuration": role.max_session_duration,
     }
 
 
-def role_shape(role: Role, tags: list[dict[str, str]] | None = None) -> dict[str, Any]:
+def role_shape(session: Session, role: Role, tags: list[dict[str, str]] | None = None) -> dict[str, Any]:
     """The Role of GetRole, CreateRole and UpdateRoleDescription (with RoleLastUsed once used)."""
-    shape = _in_full(listed_role(role), role, tags)
+    shape = _in_full(listed_role(session, role), role, tags)
     if role.last_used_at:
         shape["RoleLastUsed"] = {"LastUsedDate": role.last_used_at, "Region": role.last_used_region}
     return shape

@@ -118,7 +118,7 @@ def profile_shape(session: Session, profile: InstanceProfile, *, tags: bool = Tr
         "InstanceProfileId": profile.id,
         "Arn": profile.arn,
         "CreateDate": profile.created_at,
-        "Roles": [listed_role(role) for role in roles_of(session, profile)],
+        "Roles": [listed_role(session, role) for role in roles_of(session, profile)],
     }
     profile_tags = tags_of(session, "instance-profile", profile.id) if tags else []
     if profile_tags:

@@ -1,29 +1,21 @@
 """Roles: CreateRole, GetRole, ListRoles, UpdateRole, UpdateRoleDescription, UpdateAssumeRolePolicy,
-DeleteRole — and the binding of trust-policy principals to unique ids.
+DeleteRole.
 
-IAM API reference for each action; IAM User Guide, "IAM JSON policy elements: Principal" → "IAM role
-principals" / "IAM user principals": a user or role ARN in a trust policy is transformed to the
-entity's unique id when the policy is saved, so the entity must exist ("Invalid principal in
-policy"), and once it is deleted the policy shows the unique id (AIDA…/AROA…) and a re-created
-entity of the same name is not trusted. monban keeps the ARN while the entity lives and rewrites it
-to the unique id when the entity is deleted (:func:`rebind_trust_policies`).
+IAM API reference for each action. Trust-policy principals are bound to unique ids when the policy
+is saved and shown as current ARNs when it is read (:mod:`monban.store.principals`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monban.credentials import ids
-from monban.policy import MalformedPolicyDocument, NamedPolicy, PolicyKind, compile_policy, parse_policy
-from monban.policy.model import PolicyDocument, PrincipalSpec
+from monban.policy import MalformedPolicyDocument, NamedPolicy, PolicyKind, parse_policy
 from monban.policy.parse import check_trust_policy_size
 from monban.protocol.errors import AwsError, validation_error
 from monban.services.iam.common import (
@@ -54,6 +46,7 @@ from monban.services.iam.entities import (
     refuse_delete,
 )
 from monban.services.query import Operation, QueryCall, Result, register
+from monban.store import principals
 from monban.store.models import InstanceProfileRole, Role, User
 
 OPERATIONS: dict[str, Operation] = {}
@@ -63,9 +56,6 @@ MAX_SESSION = 43200
 DESCRIPTION_MAX = 1000
 _DESCRIPTION = re.compile(r"^[\t\n\r\x20-\x7E\xA1-\xFF]*$")
 _DOCUMENT = re.compile(r"^[\t\n\r\x20-\xFF]+$")
-_ENTITY_ARN = re.compile(r"^arn:aws:iam::(\d{12}):(user|role)/")
-_UNIQUE_ID = re.compile(r"^A(?:IDA|ROA)[A-Z0-9]{16,124}$")
-_PLACEHOLDER = "arn:aws:iam::000000000000:user/monban-unbound/"
 
 # --- parameters --------------------------------------------------------------------------------
 
@@ -114,113 +104,31 @@ def check_document_text(document: str, member: str = "policyDocument") -> str:
 # --- trust policies ----------------------------------------------------------------------------
 
 
-def _aws_principals(raw: Any) -> list[Any]:
-    """The ``Principal.AWS`` containers of a decoded document: (statement principal dict) list."""
-    statements = raw.get("Statement") if isinstance(raw, dict) else None
-    items = (
-        [statements] if isinstance(statements, dict) else statements if isinstance(statements, list) else []
-    )
-    return [s["Principal"] for s in items if isinstance(s, dict) and isinstance(s.get("Principal"), dict)]
-
-
-def _entity_exists(session: Session, value: str) -> bool:
-    """Does a user or role ARN name an existing entity (of any account)?"""
-    match = _ENTITY_ARN.match(value)
-    if match is None:
-        return True  # accounts, "*", sessions and federated users are not bound
-    model = User if match.group(2) == "user" else Role
-    return session.scalar(select(func.count()).select_from(model).where(model.arn == value)) == 1
-
-
 def check_trust_document(session: Session, document: str) -> str:
-    """A role trust policy as IAM validates it: the document (PolicyKind.TRUST), its size (2048,
-    LimitExceeded "Cannot exceed quota for ACLSizePerRole: 2048"), and every user or role ARN it
-    names must exist — else MalformedPolicyDocument ``Invalid principal in policy: "AWS":"<arn>"``."""
+    """A role trust policy as IAM validates it, in the form to store: the document
+    (PolicyKind.TRUST), its size (2048, LimitExceeded "Cannot exceed quota for ACLSizePerRole:
+    2048"), and every user or role ARN it names must be the exact ARN of an existing entity — else
+    MalformedPolicyDocument ``Invalid principal in policy: "AWS":"<arn>"`` — which is stored as that
+    entity's unique id (:func:`monban.store.principals.bind`)."""
     check_document_text(document)
     try:
-        parsed = parse_policy(document, PolicyKind.TRUST)
+        parse_policy(document, PolicyKind.TRUST)
         check_trust_policy_size(document)
+        return principals.bind(session, document)
     except MalformedPolicyDocument as exc:
         raise AwsError(exc.code, exc.message) from exc
-    for statement in parsed.statements:
-        for kind, values in statement.principal.entries if statement.principal else ():
-            for value in values:
-                if kind == "AWS" and not _entity_exists(session, value):
-                    raise AwsError("MalformedPolicyDocument", f'Invalid principal in policy: "AWS":"{value}"')
-    return document
-
-
-def _swap_principal(container: dict[str, Any], old: str, new: str) -> bool:
-    values = container.get("AWS")
-    if values == old:
-        container["AWS"] = new
-        return True
-    if isinstance(values, list) and old in values:
-        container["AWS"] = [new if v == old else v for v in values]
-        return True
-    return False
-
-
-def rewrite_principal(document: str, principal_arn: str, unique_id: str) -> str | None:
-    """The document with every ``"AWS": "<principal_arn>"`` replaced by the unique id; None when the
-    document does not name it (or cannot be read)."""
-    try:
-        raw = json.loads(document)
-    except ValueError:
-        return None
-    changed = False
-    for container in _aws_principals(raw):
-        changed = _swap_principal(container, principal_arn, unique_id) or changed
-    return json.dumps(raw, separators=(",", ":")) if changed else None
-
-
-def rebind_trust_policies(session: Session, arn: str, unique_id: str) -> None:
-    """A user or role was deleted: every role trust policy (any account) that names its ARN now
-    names its unique id instead, as AWS shows it, so a re-created entity of the same name is not
-    trusted (IAM User Guide, "IAM role principals")."""
-    query = select(Role).where(Role.trust_policy.contains(arn, autoescape=True))
-    for role in session.scalars(query).all():
-        rewritten = rewrite_principal(role.trust_policy, arn, unique_id)
-        if rewritten is not None:
-            role.trust_policy = rewritten
-    session.flush()
-
-
-def _unbind_placeholders(document: str) -> tuple[str, dict[str, str]]:
-    """Stand-in ARNs for unique-id principals (which write-time validation refuses)."""
-    try:
-        raw = json.loads(document)
-    except ValueError:
-        return document, {}
-    found: dict[str, str] = {}
-    for container in _aws_principals(raw):
-        values = container.get("AWS")
-        for value in values if isinstance(values, list) else [values]:
-            if isinstance(value, str) and _UNIQUE_ID.match(value):
-                found[_PLACEHOLDER + value] = value
-                _swap_principal(container, value, _PLACEHOLDER + value)
-    return (json.dumps(raw) if found else document), found
-
-
-def _restore_ids(doc: PolicyDocument, found: Mapping[str, str]) -> PolicyDocument:
-    statements = []
-    for statement in doc.statements:
-        spec = statement.principal
-        if spec is not None:
-            entries = tuple((k, tuple(found.get(v, v) for v in values)) for k, values in spec.entries)
-            statement = dataclasses.replace(statement, principal=PrincipalSpec(entries))
-        statements.append(statement)
-    return dataclasses.replace(doc, statements=tuple(statements))
+    except principals.InvalidPrincipal as exc:
+        raise AwsError(
+            "MalformedPolicyDocument", f'Invalid principal in policy: "AWS":"{exc.value}"'
+        ) from exc
 
 
 @functools.lru_cache(maxsize=1024)
 def load_trust_policy(document: str, name: str) -> NamedPolicy:
-    """Compile a *stored* trust policy. Unlike a submitted one it may name unique ids (principals
-    deleted since it was saved); those match only the entity that had the id — nobody, once it is
-    gone. Raises MalformedPolicyDocument for anything else IAM would refuse."""
-    text, found = _unbind_placeholders(document)
-    parsed = parse_policy(text, PolicyKind.TRUST)
-    return NamedPolicy(name, compile_policy(_restore_ids(parsed, found) if found else parsed))
+    """Compile a *stored* trust policy: its principals are bound to unique ids, which match only
+    the entity that has the id — nobody, once it is gone. Raises MalformedPolicyDocument for
+    anything else IAM would refuse."""
+    return principals.load_bound_policy(document, PolicyKind.TRUST, name)
 
 
 # --- records -----------------------------------------------------------------------------------
@@ -250,12 +158,12 @@ def create_role_record(
     pairs = _tag_pairs(tags)
     if find_role(session, account, name) is not None:
         raise already_exists("Role", name)
-    check_trust_document(session, trust_document)
+    stored = check_trust_document(session, trust_document)
     if boundary is not None:
         boundary_policy(session, account, boundary)
     role = insert_named(
         session, Role, ids.ROLE_PREFIX, "role", account, name, path,
-        trust_policy=trust_document, description=description, max_session_duration=duration,
+        trust_policy=stored, description=description, max_session_duration=duration,
         permissions_boundary=boundary,
     )  # fmt: skip
     if pairs:
@@ -271,13 +179,12 @@ def authorized_role(call: QueryCall, session: Session, name: str, action: str) -
 
 
 def delete_principal(session: Session, kind: str, entity: User | Role) -> None:
-    """DeleteUser / DeleteRole, once nothing is left on the entity: its tags go with it, and trust
-    policies naming it now name its unique id, so a namesake is not trusted."""
+    """DeleteUser / DeleteRole, once nothing is left on the entity: its tags go with it. Trust and
+    bucket policies naming it hold its unique id (:mod:`monban.store.principals`): from now on
+    they show that id and grant no one, not even a namesake."""
     delete_tags(session, kind, entity.id)
-    entity_arn, entity_id = entity.arn, entity.id
     session.delete(entity)
     session.flush()
-    rebind_trust_policies(session, entity_arn, entity_id)
 
 
 # --- operations --------------------------------------------------------------------------------
@@ -304,20 +211,20 @@ def create_role(call: QueryCall) -> Result:
         role = create_role_record(
             session, account, name, path, document, description, duration, boundary, tags
         )
-        return {"Role": role_shape(role, tags_of(session, "role", role.id))}
+        return {"Role": role_shape(session, role, tags_of(session, "role", role.id))}
 
 
 @register(OPERATIONS, "GetRole")
 def get_role(call: QueryCall) -> Result:
     with call.read() as session:
         role = authorized_role(call, session, call.params.required("RoleName"), "iam:GetRole")
-        return {"Role": role_shape(role, tags_of(session, "role", role.id))}
+        return {"Role": role_shape(session, role, tags_of(session, "role", role.id))}
 
 
 @register(OPERATIONS, "ListRoles")
 def list_roles(call: QueryCall) -> Result:
     """ListRoles: roles whose path starts with PathPrefix, by name; MaxItems/Marker paging."""
-    return list_in_path(call, Role, "iam:ListRoles", "role", "Roles", lambda _, role: listed_role(role))
+    return list_in_path(call, Role, "iam:ListRoles", "role", "Roles", listed_role)
 
 
 @register(OPERATIONS, "UpdateRole")
@@ -344,7 +251,7 @@ def update_role_description(call: QueryCall) -> Result:
         role = authorized_role(call, session, call.params.required("RoleName"), "iam:UpdateRoleDescription")
         role.description = description
         session.flush()
-        return {"Role": role_shape(role, tags_of(session, "role", role.id))}
+        return {"Role": role_shape(session, role, tags_of(session, "role", role.id))}
 
 
 @register(OPERATIONS, "UpdateAssumeRolePolicy")

@@ -24,6 +24,7 @@ from monban.protocol.errors import AwsError
 from monban.services.s3.call import S3Call
 from monban.services.s3.errors import count_argument, invalid_argument
 from monban.services.s3.names import bucket_arn, object_arn
+from monban.store import principals
 from monban.store.iam_read import PolicyText
 
 Context = dict[str, str | Sequence[str] | None]
@@ -73,7 +74,7 @@ def bucket_policy(facts: BucketFacts) -> NamedPolicy | None:
         return None
     name = f"arn:aws:s3:::{facts.name}/bucket-policy"
     try:
-        return compiled(PolicyText(name, facts.policy), PolicyKind.RESOURCE)
+        return compiled(PolicyText(name, facts.policy), PolicyKind.RESOURCE, principals.load_bound_policy)
     except MalformedPolicyDocument:
         # Validated on write; one that no longer compiles fails closed: it denies everything but
         # reading and replacing the bucket policy itself, so the owner can still mend it.

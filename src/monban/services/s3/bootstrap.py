@@ -22,7 +22,7 @@ from monban.protocol.errors import AwsError
 from monban.services.s3 import repo
 from monban.services.s3.metadata import DEFAULT_CONTENT_TYPE
 from monban.services.s3.names import bucket_name_ok, check_key
-from monban.services.s3.policy import validate
+from monban.services.s3.policy import bound, validate
 from monban.services.s3.repo import ObjectInfo
 from monban.services.s3.storage import BlobStore
 from monban.store.s3_models import Bucket
@@ -52,10 +52,12 @@ def _bucket(session: Session, account_id: str, name: str) -> Bucket:
     return row
 
 
-def _policy(row: Bucket, document: str | None) -> None:
+def _policy(session: Session, row: Bucket, document: str | None) -> None:
+    """Set the policy as PutBucketPolicy does (validated, principals bound to unique ids)."""
     if document is not None:
         try:
             validate(document, row.name)
+            document = bound(session, document)
         except AwsError as exc:
             raise BootstrapError(f"bucket {row.name!r}: {exc.message}") from exc
     row.policy = document
@@ -114,7 +116,7 @@ def apply_buckets(
         name = str(entry["BucketName"])
         row = _bucket(session, account_id, name)
         document = entry.get("PolicyDocument")
-        _policy(row, json.dumps(document) if isinstance(document, Mapping) else document)
+        _policy(session, row, json.dumps(document) if isinstance(document, Mapping) else document)
         for item in entry.get("Objects") or ():
             body = item.get("Body", "")
             data = body.encode("utf-8") if isinstance(body, str) else bytes(body)

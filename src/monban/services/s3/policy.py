@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from sqlalchemy.orm import Session
+
 from monban.policy import MalformedPolicyDocument, PolicyKind, parse_policy
 from monban.policy.model import PolicyDocument, Statement
 from monban.protocol.errors import AwsError
@@ -20,9 +22,11 @@ from monban.services.s3.access import BucketFacts, authorize_operation
 from monban.services.s3.body import read_document
 from monban.services.s3.call import S3Call
 from monban.services.s3.registry import S3Result, empty, operation, xml_response
+from monban.store import principals
 from monban.store.s3_models import Bucket
 
 MAX_POLICY_BYTES = 20 * 1024
+INVALID_PRINCIPAL = "Invalid principal in policy"
 _RESTRICTING_KEYS = frozenset(
     {
         "aws:sourceip",
@@ -70,6 +74,8 @@ def validate(text: str, bucket: str) -> PolicyDocument:
     try:
         document = parse_policy(text, PolicyKind.RESOURCE)
     except MalformedPolicyDocument as exc:
+        if exc.message.startswith(INVALID_PRINCIPAL):  # S3 does not name the principal
+            raise malformed(INVALID_PRINCIPAL) from exc
         raise malformed(exc.message) from exc
     for statement in document.statements:
         _check_resources(statement, bucket)
@@ -101,10 +107,21 @@ def _owner_only(call: S3Call, operation_name: str) -> BucketFacts:
     return facts
 
 
+def bound(session: Session, text: str) -> str:
+    """The bucket policy to store: every user or role it names bound to its unique id; every
+    principal must exist, and an account principal must be an account of this server
+    (MalformedPolicy "Invalid principal in policy", as S3 answers; see
+    :mod:`monban.store.principals`)."""
+    try:
+        return principals.bind(session, text, known_accounts=True)
+    except principals.InvalidPrincipal:
+        raise malformed(INVALID_PRINCIPAL) from None
+
+
 def _set_policy(call: S3Call, text: str | None) -> None:
     with call.bucket_write() as session:
         row: Bucket = repo.lock_bucket(session, call.bucket)
-        row.policy = text
+        row.policy = bound(session, text) if text is not None else None
 
 
 def _put(call: S3Call, text: str) -> None:
@@ -126,12 +143,15 @@ async def put_bucket_policy(call: S3Call) -> S3Result:
 
 
 def _require_policy(call: S3Call, operation_name: str) -> str:
+    """The stored policy as S3 shows it: bound principals by their current ARN (a deleted one by
+    its unique id)."""
     facts = _owner_only(call, operation_name)
     if not facts.policy:
         raise AwsError(
             "NoSuchBucketPolicy", "The bucket policy does not exist", extra={"BucketName": call.bucket}
         )
-    return facts.policy
+    with call.state.db.transaction() as session:
+        return principals.render(session, facts.policy)
 
 
 @operation("GetBucketPolicy")
@@ -170,7 +190,7 @@ def _restricted(statement: Statement) -> bool:
 def is_public(text: str) -> bool:
     """Whether a stored policy grants public access (S3's definition, see the module docstring)."""
     try:
-        document = parse_policy(text, PolicyKind.RESOURCE)
+        document = principals.parse_bound(text, PolicyKind.RESOURCE)
     except MalformedPolicyDocument:
         return False
     return any(s.effect == "Allow" and _wildcard(s) and not _restricted(s) for s in document.statements)

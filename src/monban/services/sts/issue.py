@@ -75,15 +75,19 @@ def parse_role_arn(arn: str) -> tuple[str, str, str] | None:
 
 
 def find_role(session: Session, arn: str) -> RoleRecord | None:
-    """The role an ARN names: its account, its name (case-insensitive, as IAM keeps names) and
-    its path must all match."""
+    """The role an ARN names: the role whose stored ARN is exactly ``arn``. IAM keeps names unique
+    case-insensitively, but a role name in an ARN is case-sensitive (IAM User Guide, "Creating a
+    role to delegate permissions to an IAM user": "When a role name is used in a policy or as part
+    of an ARN, the role name is case sensitive"): ``role/admin`` does not name ``role/Admin`` and
+    is denied exactly as a role that does not exist. So the trust decision, made on the requested
+    ARN, is always about the role that would be assumed."""
     parsed = parse_role_arn(arn)
     if parsed is None:
         return None
-    account, path, name = parsed
+    account, _path, name = parsed
     query = select(Role).where(Role.account_id == account, Role.name_lower == name.lower())
     role = session.scalar(query)
-    if role is None or role.path != path:
+    if role is None or role.arn != arn:
         return None
     return RoleRecord(
         id=role.id,

@@ -24,8 +24,8 @@ from typing import Any
 
 import jwt
 
-from monban.protocol.errors import AwsError
 from monban.access.state import LruCache
+from monban.protocol.errors import AwsError
 
 FETCH_TIMEOUT = 5.0
 MAX_DOCUMENT_BYTES = 512 * 1024

@@ -22,11 +22,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from monban.access.context import request_context
+from monban.access.principal import ANONYMOUS
 from monban.policy import AuthzRequest, MalformedPolicyDocument, NamedPolicy, PolicySet, Principal, evaluate
 from monban.protocol.errors import AwsError
 from monban.protocol.query import QueryParams
-from monban.access.context import request_context
-from monban.access.principal import ANONYMOUS
 from monban.services.query import Operation, QueryCall, Result, register
 from monban.services.sts import session_rules as rules
 from monban.services.sts.assume_role import (

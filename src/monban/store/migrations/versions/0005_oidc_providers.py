@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_oidc_providers"
-down_revision = "0002_s3_object_data"
+down_revision = "0003_principal_ids"
 branch_labels = None
 depends_on = None
 
