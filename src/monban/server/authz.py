@@ -20,6 +20,7 @@ from monban.policy import (
     evaluate,
     load_policy,
 )
+from monban.policy.findings import action_keys, service_key
 from monban.protocol.errors import AwsError
 from monban.server.context import request_context
 from monban.server.principal import Caller, RequestInfo
@@ -164,6 +165,30 @@ def authorize(
     return decision
 
 
+def offered_keys(
+    action: str, resource: str, extra: Mapping[str, str | Sequence[str] | None] | None
+) -> dict[str, str | Sequence[str] | None]:
+    """The request's own condition keys as AWS offers them for ``action``.
+
+    Service Authorization Reference: a service's key (``iam:PermissionsBoundary``,
+    ``iam:ResourceTag/…``, ``sts:ExternalId``, ``s3:…``) is in the request context only for the
+    actions it lists the key for (the action's own keys and its resource types'): any other is
+    left out, so that no policy can match a key AWS would not give. ``aws:ResourceAccount`` is the
+    account of the resource's ARN (IAM User Guide, "aws:ResourceAccount"), unless the caller of
+    this function knows better (S3 ARNs name no account: the bucket owner is given).
+    """
+    values: dict[str, str | Sequence[str] | None] = {}
+    fields = resource.split(":", 5)
+    if len(fields) == 6 and len(fields[4]) == 12 and fields[4].isascii() and fields[4].isdigit():
+        values["aws:ResourceAccount"] = fields[4]
+    if extra:
+        table = action_keys(action)
+        for key, value in extra.items():
+            if not service_key(key) or (table is not None and table.has(key)):
+                values[key] = value
+    return values
+
+
 def decide(
     state: AppState,
     caller: Caller,
@@ -182,7 +207,7 @@ def decide(
         action=action,
         resource=resource,
         resource_account=resource_account if resource_account is not None else caller.account,
-        context=request_context(caller, info, extra_context),
+        context=request_context(caller, info, offered_keys(action, resource, extra_context)),
         resource_policy=resource_policy,
         is_trust_policy=is_trust_policy,
     )
