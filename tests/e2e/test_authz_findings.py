@@ -1,14 +1,17 @@
 """Issue 11's authorization findings through boto3 against a real server: PassRole when a role is
-handed on (5), tag-on-create (8), condition keys where AWS puts them and nowhere else (9)."""
+handed on (5), tag-on-create (8), condition keys where AWS puts them and nowhere else (9); and
+through the ``monban simulate`` CLI: a KMS key needs its key policy (11)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.e2e.iam_support import EC2_TRUST, allow, deny, document, error, first_account, uid
+from tests.e2e.iam_support import BIN, EC2_TRUST, allow, deny, document, error, first_account, uid
 from tests.e2e.server import Server
 
 
@@ -187,3 +190,29 @@ def test_permissions_boundary_key_only_where_aws_offers_it(server: Server) -> No
     with pytest.raises(ClientError) as caught:
         reader.tag_user(UserName=user, Tags=_TAGS)
     _denied(caught, "iam:TagUser", account.arn("user", user))
+
+
+# --- 11: a KMS key opens only when its key policy allows ---------------------------------------
+
+
+def test_monban_simulate_needs_the_key_policy() -> None:
+    """``monban simulate`` (the CLI, in a subprocess): an identity policy allowing kms:* does not
+    open a key without a key policy; a key policy delegating to the account does."""
+    account = "111122223333"
+    key = f"arn:aws:kms:us-east-1:{account}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    request: dict[str, Any] = {
+        "principal": f"arn:aws:iam::{account}:user/alice",
+        "action": "kms:Decrypt",
+        "resource": key,
+        "identity_policies": [document(allow("kms:*"))],
+    }
+    delegate = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "kms:*"}
+    with_key_policy = {**request, "resource_policy": document({**delegate, "Resource": "*"})}
+    lines = "\n".join(json.dumps(r) for r in (request, with_key_policy)) + "\n"
+    done = subprocess.run(
+        [str(BIN / "monban"), "simulate"], input=lines, capture_output=True, text=True, timeout=60, check=True
+    )
+    first, second = (json.loads(line) for line in done.stdout.splitlines())
+    assert first["decision"] == "implicitDeny"
+    assert first["reason"] == "no resource-based policy allows the kms:Decrypt action"
+    assert second["decision"] == "allowed"
