@@ -145,6 +145,27 @@ def test_assume_role_sees_iam_resource_tags(server: Server) -> None:
     sts.assume_role(RoleArn=account.arn("role", dev), RoleSessionName="session")
 
 
+def test_tag_session_sees_the_assume_role_request(server: Server) -> None:
+    """A trust statement for sts:AssumeRole and sts:TagSession conditioned on sts:ExternalId holds
+    for both: TagSession is evaluated within the AssumeRole request and sees its keys."""
+    account = first_account(server)
+    user_name, key = account.user("caller", allow("sts:*"))
+    role = uid("role")
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"AWS": account.arn("user", user_name)},
+        "Action": ["sts:AssumeRole", "sts:TagSession"],
+        "Condition": {"StringEquals": {"sts:ExternalId": "x-42"}},
+    }
+    account.iam().create_role(RoleName=role, AssumeRolePolicyDocument=document(statement))
+    sts = account.client("sts", key)
+    tagged = {"RoleArn": account.arn("role", role), "RoleSessionName": "session", "Tags": _TAGS}
+    sts.assume_role(ExternalId="x-42", **tagged)
+    with pytest.raises(ClientError) as caught:
+        sts.assume_role(ExternalId="x-43", **tagged)
+    assert error(caught)[0] == "AccessDenied"
+
+
 @pytest.mark.parametrize("service", ["iam", "sts"])
 def test_resource_account_is_set_for_iam_and_sts(server: Server, service: str) -> None:
     account = first_account(server)

@@ -247,6 +247,7 @@ def authorize_trust(
             extra_context=values,
             resource_policy=policy,
             is_trust_policy=True,
+            request_action=ASSUME,
         )
         if decision.allowed:
             continue
