@@ -35,6 +35,7 @@ from monban.protocol.query import QueryParams
 from monban.server.principal import Caller, RequestInfo
 from monban.server.state import AppState
 from monban.services.iam import OPERATIONS as IAM
+from monban.services.iam.roles import ROLE_PASSING_OPERATIONS
 from monban.services.query import QueryCall
 from monban.services.s3.access import rules
 from monban.services.sts import OPERATIONS as STS
@@ -318,6 +319,11 @@ def _admin(state: AppState) -> Caller:
 
 def test_the_scenario_covers_every_operation() -> None:
     assert {operation for operation, _, _ in SCENARIO} == set(IAM) | set(STS)
+
+
+def test_role_passing_operations_are_the_ones_that_check_pass_role() -> None:
+    passing = {op for op, _, expected in SCENARIO if any(a == "iam:PassRole" for a, _ in expected)}
+    assert passing == ROLE_PASSING_OPERATIONS
 
 
 def _listed(action: str) -> list[str]:

@@ -269,6 +269,11 @@ def authorized_role(call: QueryCall, session: Session, name: str, action: str) -
     return cast(Role, authorized_entity(call, session, "role", name, action))
 
 
+# Every operation that hands a role on (each calls ``passed_role``); the instance-metadata and
+# container credential endpoints, when they come, join it.
+ROLE_PASSING_OPERATIONS: frozenset[str] = frozenset({"AddRoleToInstanceProfile"})
+
+
 def passed_role(call: QueryCall, session: Session, name: str) -> Role:
     """A role the request hands to something else (an instance profile; later an instance or a
     container): the caller needs ``iam:PassRole`` on it (IAM User Guide, "Grant a user permissions
