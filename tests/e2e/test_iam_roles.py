@@ -303,6 +303,7 @@ def test_role_conditions_on_tags_and_boundary(server: Server) -> None:
          "Condition": {"StringEquals": {"iam:PermissionsBoundary": boundary}}},
         {"Effect": "Allow", "Action": "iam:GetRole", "Resource": f"arn:aws:iam::{account}:role/*",
          "Condition": {"StringEquals": {"aws:ResourceTag/team": "blue"}}},
+        {"Effect": "Allow", "Action": "iam:TagRole", "Resource": "*"},  # tag on create
     )  # fmt: skip
     _, client = user_client(server, policy)
     with pytest.raises(ClientError) as caught:

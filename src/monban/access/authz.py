@@ -23,6 +23,7 @@ from monban.policy import (
     evaluate,
     load_policy,
 )
+from monban.policy.findings import action_keys, service_key
 from monban.protocol.errors import AwsError
 from monban.store import iam_read
 from monban.store.iam_read import EntityPolicies, PolicyText
@@ -175,6 +176,35 @@ def authorize(
     return decision
 
 
+def offered_keys(
+    action: str,
+    resource: str,
+    extra: Mapping[str, str | Sequence[str] | None] | None,
+    request_action: str | None = None,
+) -> dict[str, str | Sequence[str] | None]:
+    """The request's own condition keys as AWS offers them for ``action``.
+
+    Service Authorization Reference: a service's key (``iam:PermissionsBoundary``,
+    ``iam:ResourceTag/…``, ``sts:ExternalId``, ``s3:…``) is in the request context only for the
+    actions it lists the key for (the action's own keys and its resource types'): any other is
+    left out, so that no policy can match a key AWS would not give. An action authorized as part
+    of another's request (sts:TagSession and sts:SetSourceIdentity within sts:AssumeRole:
+    ``request_action``) sees that request's keys as well. ``aws:ResourceAccount`` is the
+    account of the resource's ARN (IAM User Guide, "aws:ResourceAccount"), unless the caller of
+    this function knows better (S3 ARNs name no account: the bucket owner is given).
+    """
+    values: dict[str, str | Sequence[str] | None] = {}
+    fields = resource.split(":", 5)
+    if len(fields) == 6 and len(fields[4]) == 12 and fields[4].isascii() and fields[4].isdigit():
+        values["aws:ResourceAccount"] = fields[4]
+    if extra:
+        tables = [t for t in (action_keys(action), action_keys(request_action or action)) if t is not None]
+        for key, value in extra.items():
+            if not service_key(key) or any(table.has(key) for table in tables):
+                values[key] = value
+    return values
+
+
 def decide(
     state: AppState,
     caller: Caller,
@@ -186,14 +216,16 @@ def decide(
     extra_context: Mapping[str, str | Sequence[str] | None] | None = None,
     resource_policy: NamedPolicy | None = None,
     is_trust_policy: bool = False,
+    request_action: str | None = None,
 ) -> Decision:
-    """The engine's Decision for one request, without raising."""
+    """The engine's Decision for one request, without raising (``request_action``: see
+    :func:`offered_keys`)."""
     request = AuthzRequest(
         principal=caller.principal,
         action=action,
         resource=resource,
         resource_account=resource_account if resource_account is not None else caller.account,
-        context=request_context(caller, info, extra_context),
+        context=request_context(caller, info, offered_keys(action, resource, extra_context, request_action)),
         resource_policy=resource_policy,
         is_trust_policy=is_trust_policy,
     )

@@ -7,7 +7,8 @@ IAM User Guide, "Policy evaluation logic" ("How AWS enforcement code logic evalu
    boundary, session, SCP — decides: explicit deny;
 2. SCPs: every organization level must allow (they apply to every principal of a member account,
    its root user included);
-3. role trust policies must themselves allow the caller;
+3. a resource whose own policy must allow (role trust policies, KMS key policies: the table in
+   ``monban.policy.resource_policies``) is denied unless that policy names the caller;
 4. same account: an Allow in the identity policies or in the resource policy is enough; which
    principal the resource policy names matters — a user or session ARN stands on its own, the role
    ARN is still cut by an implicit deny in a permissions boundary or session policy, the account
@@ -29,6 +30,7 @@ from monban.policy.context import RequestContext
 from monban.policy.explain import explicit_reason, implicit_reason
 from monban.policy.matching import PrincipalMatch, action_hit, has_identity_policies
 from monban.policy.request import AuthzRequest, PolicySet
+from monban.policy.resource_policies import required_resource_policy
 from monban.policy.types import Decision, MatchedStatement, Principal
 
 __all__ = ["evaluate"]
@@ -154,17 +156,21 @@ def evaluate(request: AuthzRequest, policies: PolicySet) -> Decision:
     else:
         flags |= _scan(req, session, "session", _SESSION_ALLOW, _SESSION_DENY)
     matched = tuple(found)
+    rule = required_resource_policy(request.action, request.resource)
+    trust = request.is_trust_policy or (rule is not None and rule.trust)
     if flags & _DENIES:
         stage = next(stage for bit, stage in _DENY_ORDER if flags & bit)
-        return Decision("explicitDeny", matched, explicit_reason(stage, request.is_trust_policy))
-    gap = "scp" if flags & _SCP_GAP else _missing_allow(request, named, flags)
+        return Decision("explicitDeny", matched, explicit_reason(stage, trust))
+    required = request.is_trust_policy or rule is not None
+    gap = "scp" if flags & _SCP_GAP else _missing_allow(request, named, flags, required)
     if gap is None:
         return Decision("allowed", matched)
-    return Decision("implicitDeny", matched, implicit_reason(gap, request.action, request.is_trust_policy))
+    return Decision("implicitDeny", matched, implicit_reason(gap, request.action, trust))
 
 
-def _missing_allow(request: AuthzRequest, named: PrincipalMatch, flags: int) -> str | None:
-    """The stage that lacks a needed Allow, or None when the request is allowed.
+def _missing_allow(request: AuthzRequest, named: PrincipalMatch, flags: int, required: bool) -> str | None:
+    """The stage that lacks a needed Allow, or None when the request is allowed. ``required``:
+    the resource's own policy must name the caller (a role's trust policy, a KMS key policy).
 
     IAM User Guide, "Policy evaluation for requests within a single account" and "Cross-account
     policy evaluation logic"; reference §4 of monban's AWS notes.
@@ -172,7 +178,7 @@ def _missing_allow(request: AuthzRequest, named: PrincipalMatch, flags: int) -> 
     principal = request.principal
     if principal.type in _WITHOUT_IDENTITY and not has_identity_policies(principal):
         return None if named else "resource"
-    if request.is_trust_policy and not named:
+    if required and not named:
         return "resource"
     cut = None if flags & _BOUNDARY_ALLOW else "boundary"
     if cut is None and not flags & _SESSION_ALLOW:

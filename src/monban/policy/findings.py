@@ -199,15 +199,16 @@ def _service_actions(service: str) -> frozenset[str]:
 
 
 def _template_pattern(template: str) -> re.Pattern[str]:
-    """A catalogue key family such as ``s3:ResourceTag/${TagKey}`` as a case-insensitive pattern
-    (built from packaged data only)."""
-    pieces = re.split(r"\$\{[^}]*\}", template)
+    """A catalogue key family such as ``s3:ResourceTag/${TagKey}`` (or, in S3's action table,
+    ``s3:ExistingObjectTag/<key>``) as a case-insensitive pattern (built from packaged data only)."""
+    pieces = re.split(r"\$\{[^}]*\}|<[^>]*>", template)
     return re.compile(".+".join(re.escape(piece) for piece in pieces), re.IGNORECASE | re.DOTALL)
 
 
 def _key_table(keys: list[str]) -> _KeyTable:
-    families = tuple(_template_pattern(key) for key in keys if "${" in key)
-    return _KeyTable(frozenset(key.lower() for key in keys if "${" not in key), families)
+    templates = [key for key in keys if "${" in key or "<" in key]
+    families = tuple(_template_pattern(key) for key in templates)
+    return _KeyTable(frozenset(key.lower() for key in keys if key not in templates), families)
 
 
 @functools.cache
@@ -234,3 +235,33 @@ def _key_tables_for(prefix: str) -> tuple[_KeyTable, ...]:
         if pattern.fullmatch(prefix):
             services.extend(owners)
     return tuple(_service_keys(service) for service in dict.fromkeys(services))
+
+
+@functools.cache
+def action_keys(action: str) -> _KeyTable | None:
+    """The condition keys the Service Authorization Reference lists for ``action``
+    (``service:Name``, any case): the action's own and those of the resource types it acts on;
+    None for an action the catalogue does not have. (Called with monban's own action names only.)"""
+    service, _, name = action.lower().partition(":")
+    if service not in _services():
+        return None
+    entry = _read_data("actions", f"{service}.json").get(name)
+    if entry is None:
+        return None
+    types = _read_data("resourceTypes", f"{service}.json")
+    keys = list(entry["conditionKeys"])
+    for resource_type in entry["resourceTypes"]:
+        keys += types.get(resource_type["name"], {}).get("conditionKeys", [])
+    return _key_table(keys)
+
+
+def service_key(key: str) -> bool:
+    """Is ``key`` a condition key of an AWS service (not global ``aws:``, not an identity
+    provider's own claim such as ``oidc.example.com/id/X:sub``)? Such a key exists in a request
+    only for the actions the catalogue lists it for."""
+    return _service_prefix(key.partition(":")[0].lower())
+
+
+@functools.lru_cache(maxsize=256)
+def _service_prefix(prefix: str) -> bool:
+    return prefix != "aws" and bool(_key_tables_for(prefix))

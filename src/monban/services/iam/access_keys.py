@@ -23,7 +23,7 @@ from monban.access.principal import Caller, RequestInfo
 from monban.access.state import AppState
 from monban.protocol.errors import AwsError, validation_error
 from monban.services.iam.common import calling_user, check_enum, check_name, page
-from monban.services.iam.entities import authorized_user
+from monban.services.iam.entities import authorized_user, entity_context
 from monban.services.query import Operation, QueryCall, Result, register
 from monban.store.accounts import add_access_key
 from monban.store.models import AccessKey, User
@@ -140,8 +140,9 @@ def delete_access_key(call: QueryCall) -> Result:
 
 @register(OPERATIONS, "GetAccessKeyLastUsed")
 def get_access_key_last_used(call: QueryCall) -> Result:
-    """GetAccessKeyLastUsed: authorized on the owning user's ARN. A key that is not in the caller's
-    account is refused like AWS refuses it (AccessDenied on "access key <id>"), never revealed."""
+    """GetAccessKeyLastUsed: authorized on the owning user's ARN (with its tags). A key that is
+    not in the caller's account is refused like AWS refuses it (AccessDenied on "access key <id>"),
+    never revealed."""
     access_key_id = check_access_key_id(call.params.required("AccessKeyId"))
     caller = call.caller
     with call.read() as session:
@@ -154,7 +155,9 @@ def get_access_key_last_used(call: QueryCall) -> Result:
             )
         user = session.get(User, row.user_id) if row.user_id else None
         call.authorize(
-            "iam:GetAccessKeyLastUsed", user.arn if user else f"arn:aws:iam::{row.account_id}:root"
+            "iam:GetAccessKeyLastUsed",
+            user.arn if user else f"arn:aws:iam::{row.account_id}:root",
+            extra_context=entity_context(session, "user", user) if user else None,
         )
         used: dict[str, Any] = {"LastUsedDate": row.last_used_at}
         used["ServiceName"] = row.last_used_service or "N/A"

@@ -463,6 +463,36 @@ def request_tag_context(tags: Sequence[tuple[str, str]]) -> dict[str, str | list
     return context
 
 
+# IAM User Guide, "Permissions required for tagging IAM resources" (tag on create): a Create…
+# request with Tags needs the service's Tag… action on the new resource too.
+TAG_ON_CREATE: Mapping[str, str] = {
+    "iam:CreateUser": "iam:TagUser",
+    "iam:CreateRole": "iam:TagRole",
+    "iam:CreatePolicy": "iam:TagPolicy",
+    "iam:CreateInstanceProfile": "iam:TagInstanceProfile",
+    "iam:CreateOpenIDConnectProvider": "iam:TagOpenIDConnectProvider",
+    "iam:CreateSAMLProvider": "iam:TagSAMLProvider",
+    "iam:CreateVirtualMFADevice": "iam:TagMFADevice",
+    "iam:UploadServerCertificate": "iam:TagServerCertificate",
+}
+
+
+def authorize_create(
+    call: QueryCall,
+    action: str,
+    resource: str,
+    tags: Sequence[tuple[str, str]],
+    context: Mapping[str, str | Sequence[str] | None] | None = None,
+) -> None:
+    """Authorize a Create… request on the new resource's ARN with ``aws:RequestTag/…`` and
+    ``aws:TagKeys`` (plus ``context``); with Tags, its Tag… action as well (``TAG_ON_CREATE``)."""
+    values: ContextValues = dict(request_tag_context(tags)) if tags else {}
+    values.update(context or {})
+    call.authorize(action, resource, extra_context=values)
+    if tags:
+        call.authorize(TAG_ON_CREATE[action], resource, extra_context=dict(request_tag_context(tags)))
+
+
 def resource_tag_context(session: Session, entity_type: str, entity_id: str) -> dict[str, str]:
     """``aws:ResourceTag/<key>`` and ``iam:ResourceTag/<key>`` of an existing user or role."""
     context: dict[str, str] = {}

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from monban.credentials import ids
 from monban.protocol.errors import AwsError
 from monban.services.iam.common import (
-    ContextValues,
     arn,
+    authorize_create,
     check_name,
     check_path,
     delete_tags,
@@ -30,12 +30,11 @@ from monban.services.iam.common import (
     merge_tags,
     no_such_entity,
     page,
-    request_tag_context,
     tags_of,
     tags_param,
 )
 from monban.services.iam.entities import MUST_REMOVE_ROLES, Conflict, refuse_delete
-from monban.services.iam.roles import authorized_role
+from monban.services.iam.roles import authorized_role, passed_role
 from monban.services.query import Operation, QueryCall, Result, register
 from monban.store.models import InstanceProfile, InstanceProfileRole, Role
 
@@ -134,10 +133,7 @@ def create_instance_profile(call: QueryCall) -> Result:
     path = check_path(p.get("Path"))
     tags = tags_param(p)
     account = call.caller.account
-    context: ContextValues = dict(request_tag_context(tags)) if tags else {}
-    call.authorize(
-        "iam:CreateInstanceProfile", arn(account, "instance-profile", path, name), extra_context=context
-    )
+    authorize_create(call, "iam:CreateInstanceProfile", arn(account, "instance-profile", path, name), tags)
     with call.write() as session:
         profile = create_profile_record(session, account, name, path)
         if tags:
@@ -190,10 +186,12 @@ def _role_in(session: Session, call: QueryCall) -> Role:
 
 @register(OPERATIONS, "AddRoleToInstanceProfile")
 def add_role_to_instance_profile(call: QueryCall) -> Result:
-    """AddRoleToInstanceProfile: one role per profile (LimitExceeded)."""
+    """AddRoleToInstanceProfile: iam:AddRoleToInstanceProfile on the profile, then iam:PassRole
+    on the role (``passed_role``); one role per profile (LimitExceeded)."""
+    name = check_name(call.params.required("RoleName"), "roleName")
     with call.write() as session:
         profile = authorized_profile(call, session, "iam:AddRoleToInstanceProfile")
-        add_profile_role(session, profile, _role_in(session, call))
+        add_profile_role(session, profile, passed_role(call, session, name))
     return None
 
 

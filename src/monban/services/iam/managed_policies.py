@@ -23,6 +23,7 @@ from monban.protocol.errors import AwsError, validation_error
 from monban.services.iam.common import (
     ContextValues,
     arn,
+    authorize_create,
     check_enum,
     check_name,
     check_policy_arn,
@@ -31,7 +32,6 @@ from monban.services.iam.common import (
     find_visible_policy,
     merge_tags,
     page,
-    request_tag_context,
     tags_of,
     tags_param,
 )
@@ -259,8 +259,7 @@ def create_policy(call: QueryCall) -> Result:
     tags = tags_param(p)
     account = call.caller.account
     policy_arn = arn(account, "policy", path, name)
-    context: ContextValues = dict(request_tag_context(tags)) if tags else {}
-    call.authorize("iam:CreatePolicy", policy_arn, extra_context=context)
+    authorize_create(call, "iam:CreatePolicy", policy_arn, tags)
     check_policy_document(document)
     with call.write() as session:
         policy = create_policy_record(session, account, name, path, document, description)

@@ -19,9 +19,9 @@ from monban.policy import MalformedPolicyDocument, NamedPolicy, PolicyKind, pars
 from monban.policy.parse import check_trust_policy_size
 from monban.protocol.errors import AwsError, validation_error
 from monban.services.iam.common import (
-    ContextValues,
     already_exists,
     arn,
+    authorize_create,
     boundary_policy,
     check_name,
     check_path,
@@ -32,7 +32,6 @@ from monban.services.iam.common import (
     list_in_path,
     listed_role,
     merge_tags,
-    request_tag_context,
     role_shape,
     tags_of,
     tags_param,
@@ -178,6 +177,21 @@ def authorized_role(call: QueryCall, session: Session, name: str, action: str) -
     return cast(Role, authorized_entity(call, session, "role", name, action))
 
 
+# Every operation that hands a role on (each calls ``passed_role``); the instance-metadata and
+# container credential endpoints, when they come, join it.
+ROLE_PASSING_OPERATIONS: frozenset[str] = frozenset({"AddRoleToInstanceProfile"})
+
+
+def passed_role(call: QueryCall, session: Session, name: str) -> Role:
+    """A role the request hands to something else (an instance profile; later an instance or a
+    container): the caller needs ``iam:PassRole`` on it (IAM User Guide, "Grant a user permissions
+    to pass a role to an AWS service"; AddRoleToInstanceProfile's API reference: "The caller of
+    this operation must be granted the PassRole permission on the IAM role by a permissions
+    policy"). Authorized before the role is looked up, so a caller who may not pass it learns
+    nothing of its existence."""
+    return authorized_role(call, session, name, "iam:PassRole")
+
+
 def delete_principal(session: Session, kind: str, entity: User | Role) -> None:
     """DeleteUser / DeleteRole, once nothing is left on the entity: its tags go with it. Trust and
     bucket policies naming it hold its unique id (:mod:`monban.store.principals`): from now on
@@ -193,7 +207,7 @@ def delete_principal(session: Session, kind: str, entity: User | Role) -> None:
 @register(OPERATIONS, "CreateRole")
 def create_role(call: QueryCall) -> Result:
     """CreateRole: authorized on the new role's ARN with aws:RequestTag/aws:TagKeys and
-    iam:PermissionsBoundary (Service Authorization Reference, IAM)."""
+    iam:PermissionsBoundary (Service Authorization Reference, IAM); with Tags, iam:TagRole too."""
     p = call.params
     name = check_name(p.required("RoleName"), "roleName")
     path = check_path(p.get("Path"))
@@ -203,10 +217,8 @@ def create_role(call: QueryCall) -> Result:
     boundary = p.get("PermissionsBoundary")
     tags = tags_param(p)
     account = call.caller.account
-    context: ContextValues = dict(request_tag_context(tags)) if tags else {}
-    if boundary is not None:
-        context["iam:PermissionsBoundary"] = boundary
-    call.authorize("iam:CreateRole", arn(account, "role", path, name), extra_context=context)
+    context = {} if boundary is None else {"iam:PermissionsBoundary": boundary}
+    authorize_create(call, "iam:CreateRole", arn(account, "role", path, name), tags, context)
     with call.write() as session:
         role = create_role_record(
             session, account, name, path, document, description, duration, boundary, tags

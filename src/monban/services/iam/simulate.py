@@ -41,7 +41,7 @@ from monban.protocol.numbers import in_range
 from monban.protocol.query import QueryParams
 from monban.protocol.xml import Raw
 from monban.services.iam.common import ascii_number, check_enum, missing_value, no_such_entity, page
-from monban.services.iam.entities import KINDS
+from monban.services.iam.entities import KINDS, entity_context
 from monban.services.iam.inline_policies import inline_rows
 from monban.services.iam.roles import check_document_text
 from monban.services.query import Operation, QueryCall, Result, register
@@ -496,6 +496,16 @@ def source_entity(session: Session, account: str, source_arn: str) -> tuple[str,
     return kind, entity
 
 
+def _source_tags(session: Session, call: QueryCall, source_arn: str) -> dict[str, Any]:
+    """The condition keys of the user or role PolicySourceArn names, when it exists (its tags as
+    aws:ResourceTag/…, iam:ResourceTag/…); nothing otherwise, so existence is not told."""
+    try:
+        kind, entity = source_entity(session, call.caller.account, source_arn)
+    except AwsError:
+        return {}
+    return dict(entity_context(session, kind, entity))
+
+
 def _entity_principal(kind: str, entity: User | Group | Role, caller: str | None) -> Principal:
     if caller is not None:
         return caller_principal(caller)
@@ -509,13 +519,17 @@ def _entity_principal(kind: str, entity: User | Group | Role, caller: str | None
 
 @register(OPERATIONS, "SimulatePrincipalPolicy")
 def simulate_principal_policy(call: QueryCall) -> Result:
-    """SimulatePrincipalPolicy: authorized as iam:SimulatePrincipalPolicy on PolicySourceArn."""
+    """SimulatePrincipalPolicy: authorized as iam:SimulatePrincipalPolicy on PolicySourceArn (with
+    the tags of the user or role it names)."""
     p = call.params
     source_arn = p.required("PolicySourceArn")
     if not 20 <= len(source_arn) <= 2048:
         raise validation_error(source_arn, "policySourceArn", "have length greater than or equal to 20")
     action_names(p)
-    call.authorize("iam:SimulatePrincipalPolicy", source_arn)
+    with call.read() as session:
+        call.authorize(
+            "iam:SimulatePrincipalPolicy", source_arn, extra_context=_source_tags(session, call, source_arn)
+        )
     ctx = context_entries(p)
     with call.read() as session:
         kind, entity = source_entity(session, call.caller.account, source_arn)

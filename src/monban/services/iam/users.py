@@ -18,6 +18,7 @@ from monban.services.iam.common import (
     ContextValues,
     already_exists,
     arn,
+    authorize_create,
     boundary_policy,
     calling_user,
     check_name,
@@ -28,7 +29,6 @@ from monban.services.iam.common import (
     listed_user,
     merge_tags,
     no_such_entity,
-    request_tag_context,
     tags_of,
     tags_param,
     user_shape,
@@ -147,13 +147,9 @@ def create_user(call: QueryCall) -> Result:
     tags = tags_param(params)
     account = call.caller.account
     user_arn = arn(account, "user", path, name)
-    context: dict[str, Any] = request_tag_context(tags) if tags else {}
-    if boundary is not None:
-        context["iam:PermissionsBoundary"] = boundary
+    context = {} if boundary is None else {"iam:PermissionsBoundary": boundary}
     with call.write() as session:
-        call.authorize("iam:CreateUser", user_arn, extra_context=context or None)
-        if tags:
-            call.authorize("iam:TagUser", user_arn, extra_context=context)
+        authorize_create(call, "iam:CreateUser", user_arn, tags, context)
         if boundary is not None:
             boundary_policy(session, account, boundary)
         user = create_user_record(session, account, name, path, boundary=boundary, tags=tags)

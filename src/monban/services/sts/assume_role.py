@@ -199,7 +199,8 @@ def trust_context(
 ) -> dict[str, str | list[str] | None]:
     """The keys a trust policy sees (reference §6): sts:ExternalId, sts:RoleSessionName,
     sts:SourceIdentity, aws:RequestTag/…, aws:TagKeys, sts:TransitiveTagKeys and the role's tags
-    as aws:ResourceTag/…."""
+    as aws:ResourceTag/… and iam:ResourceTag/… (Service Authorization Reference, STS: AssumeRole
+    lists iam:ResourceTag/${TagKey}; its resource type ``role`` both)."""
     values: dict[str, str | list[str] | None] = {
         "sts:RoleSessionName": request.session_name,
         "sts:ExternalId": request.external_id,
@@ -213,6 +214,7 @@ def trust_context(
         values["sts:TransitiveTagKeys"] = list(transitive)
     for key, value in role.tags if role is not None else ():
         values[f"aws:ResourceTag/{key}"] = value
+        values[f"iam:ResourceTag/{key}"] = value
     return values
 
 
@@ -245,6 +247,7 @@ def authorize_trust(
             extra_context=values,
             resource_policy=policy,
             is_trust_policy=True,
+            request_action=ASSUME,
         )
         if decision.allowed:
             continue

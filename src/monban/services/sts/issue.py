@@ -240,6 +240,8 @@ def service_may_assume(
         "aws:PrincipalServiceName": service,
     }
     values.update({f"aws:ResourceTag/{k}": v for k, v in role.tags})
+    values.update({f"iam:ResourceTag/{k}": v for k, v in role.tags})
+    values["aws:ResourceAccount"] = role.account
     values.update(extra_context or {})
     request = AuthzRequest(
         principal=principal,
