@@ -1,4 +1,4 @@
-"""Start-up: data dir, master key, schema, AWS managed policies, bootstrap file, root keys.
+"""Start-up: data dir, master key, schema, bootstrap file, root keys.
 
 Runs once per server (before workers fork); each worker then builds its own ``AppState``.
 """
@@ -22,7 +22,6 @@ from monban.store.accounts import (
     write_root_credentials,
 )
 from monban.store.db import Database
-from monban.store.managed import seed_managed_policies
 
 
 def open_state_parts(settings: Settings) -> tuple[Database, KeyRing]:
@@ -64,8 +63,6 @@ def boot(settings: Settings) -> tuple[Path, dict[str, tuple[str, str]]]:
     sweep_temporaries(settings.data_dir)
     try:
         db.migrate()
-        with db.transaction() as session:
-            seed_managed_policies(session)
         _apply_config(db, keyring, settings)
         roots = _root_credentials(db, keyring)
     finally:
