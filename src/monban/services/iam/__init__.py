@@ -14,12 +14,14 @@ MODULES = (
     "access_keys",
     "groups",
     "roles",
+    "service_linked",
     "inline_policies",
     "managed_policies",
     "attachments",
     "tags",
     "instance_profiles",
     "account",
+    "summary",
     "simulate",
 )
 
