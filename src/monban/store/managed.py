@@ -5,10 +5,21 @@ changed), read from the packaged catalogue (``monban.aws_managed``) when first n
 
 from __future__ import annotations
 
+import functools
+
 from monban.aws_managed import AwsPolicy, aws_document, aws_policy, catalogue, history, is_aws_arn
 from monban.store.models import ManagedPolicy, PolicyVersion
 
-__all__ = ["AWS_ACCOUNT", "as_row", "aws_document", "aws_policy", "catalogue", "is_aws_arn", "version_rows"]
+__all__ = [
+    "AWS_ACCOUNT",
+    "as_row",
+    "aws_document",
+    "aws_policy",
+    "aws_rows",
+    "catalogue",
+    "is_aws_arn",
+    "version_rows",
+]
 
 AWS_ACCOUNT = "aws"
 
@@ -20,6 +31,13 @@ def as_row(policy: AwsPolicy) -> ManagedPolicy:
         path=policy.path, arn=policy.arn, description=None, default_version_id=policy.default_version_id,
         next_version=0, created_at=policy.created, updated_at=policy.updated,
     )  # fmt: skip
+
+
+@functools.cache
+def aws_rows() -> tuple[ManagedPolicy, ...]:
+    """Every AWS managed policy as a detached row, made once: ListPolicies reads them on every call
+    (shared and read-only: never added to a session nor changed)."""
+    return tuple(as_row(policy) for policy in catalogue().policies.values())
 
 
 def version_rows(policy: AwsPolicy, *, documents: bool) -> list[PolicyVersion]:

@@ -39,7 +39,7 @@ from monban.services.iam.entities import KINDS
 from monban.services.iam.roles import check_document_text
 from monban.services.query import Operation, QueryCall, Result, register
 from monban.store.accounts import now
-from monban.store.managed import AWS_ACCOUNT, as_row, aws_document, aws_policy, catalogue, version_rows
+from monban.store.managed import AWS_ACCOUNT, aws_document, aws_policy, aws_rows, catalogue, version_rows
 from monban.store.models import Attachment, ManagedPolicy, PolicyVersion
 
 OPERATIONS: dict[str, Operation] = {}
@@ -300,7 +300,7 @@ def _listed(call: QueryCall, session: Session) -> list[dict[str, Any]]:
     if scope != "AWS":
         rows += session.scalars(select(ManagedPolicy).where(ManagedPolicy.account_id == account))
     if scope != "Local":
-        rows += [as_row(aws) for aws in catalogue().policies.values()]
+        rows += aws_rows()
     attached, bounded = usage_counts(session, account)
     out = []
     for policy in sorted(rows, key=lambda q: (q.name_lower, q.arn)):
