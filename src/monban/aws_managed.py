@@ -56,10 +56,21 @@ def policy_id(arn: str) -> str:
     return "ANPA" + base64.b32encode(digest).decode()[:17]
 
 
-def _read(member: str) -> Any:
+def _member(name: str) -> bytes:
     source = resources.files("monban").joinpath("data", _ARCHIVE)
     with source.open("rb") as raw, zipfile.ZipFile(raw) as archive:
-        return json.loads(archive.read(member))
+        return archive.read(name)
+
+
+def _read(member: str) -> Any:
+    return json.loads(_member(member))
+
+
+@functools.cache
+def aws_arns() -> frozenset[str]:
+    """Every AWS managed policy's ARN, without the rest of the catalogue (the bootstrap file's
+    check at start-up)."""
+    return frozenset(_member("arns.txt").decode().split())
 
 
 @functools.cache

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import yaml
 
+from monban.aws_managed import aws_arns
 from monban.config.model import (
     AccountSpec,
     Bootstrap,
@@ -42,7 +43,6 @@ from monban.policy.parse import (
 )
 from monban.protocol.errors import AwsError
 from monban.services.iam.common import PATH, USER_NAME, EntityType, check_tags
-from monban.store.managed import aws_policy
 
 T = TypeVar("T")
 
@@ -406,7 +406,7 @@ def _unique(names: Iterable[tuple[str, str]], what: str, problems: list[str]) ->
 
 
 def _policy_arn_problem(arn: str, account: AccountSpec) -> str | None:
-    if aws_policy(arn) is not None:
+    if arn in aws_arns():
         return None
     if any(arn == policy.arn(account.account_id) for policy in account.managed_policies):
         return None
