@@ -213,6 +213,27 @@ def test_policies_are_named_and_kinded() -> None:
     assert bare.session is None and bare.boundary is None and bare.scps == ()
 
 
+def test_aws_managed_policies_by_arn() -> None:
+    """A policy given as an AWS managed policy's ARN is its default version from the catalogue."""
+    dynamo = "arn:aws:iam::aws:policy/AmazonDynamoDBReadOnlyAccess"
+    table = "arn:aws:dynamodb:us-east-1:111122223333:table/t"
+    asked = {**BASE, "action": "dynamodb:GetItem", "resource": table}
+    [allowed, named, denied, unknown] = simulate(
+        {**asked, "identity_policies": [dynamo]},
+        {**asked, "identity_policies": [{"name": "dynamo", "document": dynamo}]},
+        {**asked, "action": "dynamodb:PutItem", "identity_policies": [dynamo]},
+        {**asked, "identity_policies": ["arn:aws:iam::aws:policy/NoSuchPolicy"]},
+    )
+    assert allowed["decision"] == "allowed"
+    assert allowed["matched"][0]["policy"] == "AmazonDynamoDBReadOnlyAccess"
+    assert named["matched"][0]["policy"] == "dynamo"
+    assert denied["decision"] == "implicitDeny"
+    assert unknown["error"] == {
+        "code": "InvalidInput",
+        "message": "NoSuchPolicy: no AWS managed policy arn:aws:iam::aws:policy/NoSuchPolicy",
+    }
+
+
 def test_decision_json() -> None:
     decision = Decision("allowed", (MatchedStatement("p", 2, "Sid", "Allow", "identity"),))
     assert decision_json(decision) == {

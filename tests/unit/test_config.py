@@ -17,7 +17,6 @@ from monban.config import Bootstrap, BootstrapError, apply_bootstrap, load_boots
 from monban.credentials.keyring import KeyRing
 from monban.store.accounts import open_secret
 from monban.store.db import Database, sqlite_url
-from monban.store.managed import seed_managed_policies
 from monban.store.models import AccessKey, Base, ManagedPolicy, PolicyVersion, Role, Tag, User
 
 REPO = Path(__file__).resolve().parents[2]
@@ -317,8 +316,6 @@ Accounts:
 def store(tmp_path: Path) -> Iterator[tuple[Database, KeyRing]]:
     db = Database(sqlite_url(tmp_path))
     db.migrate()
-    with db.transaction() as session:
-        seed_managed_policies(session)
     yield db, KeyRing.from_master(secrets.token_bytes(32))
     db.dispose()
 

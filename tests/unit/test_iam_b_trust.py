@@ -24,7 +24,6 @@ from monban.services.iam.roles import create_role_record, load_trust_policy
 from monban.store import principals
 from monban.store.accounts import ensure_account, now
 from monban.store.db import Database, sqlite_url
-from monban.store.managed import seed_managed_policies
 from monban.store.models import Role, User
 
 ACCOUNT = "111122223333"
@@ -43,7 +42,6 @@ def session(tmp_path: Path) -> Iterator[Session]:
     db.migrate()
     with db.transaction() as opened:
         ensure_account(opened, ACCOUNT)
-        seed_managed_policies(opened)
         yield opened
     db.dispose()
 

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import yaml
 
+from monban.aws_managed import aws_arns
 from monban.config.model import (
     AccountSpec,
     Bootstrap,
@@ -43,7 +44,6 @@ from monban.policy.parse import (
 )
 from monban.protocol.errors import AwsError
 from monban.services.iam.common import PATH, USER_NAME, EntityType, check_tags
-from monban.store.managed import packaged_policies
 
 T = TypeVar("T")
 
@@ -457,15 +457,15 @@ def _unique(names: Iterable[tuple[str, str]], what: str, problems: list[str]) ->
             seen[name.lower()] = where
 
 
-def _policy_arn_problem(arn: str, account: AccountSpec, aws_arns: set[str]) -> str | None:
-    if arn in aws_arns:
+def _policy_arn_problem(arn: str, account: AccountSpec) -> str | None:
+    if arn in aws_arns():
         return None
     if any(arn == policy.arn(account.account_id) for policy in account.managed_policies):
         return None
     return f"{arn} is neither an AWS managed policy monban ships nor a ManagedPolicies entry of this account"
 
 
-def _check_policy_refs(account: AccountSpec, at: str, aws_arns: set[str], problems: list[str]) -> None:
+def _check_policy_refs(account: AccountSpec, at: str, problems: list[str]) -> None:
     holders: list[tuple[str, Any]] = [("Users", u) for u in account.users]
     holders += [("Groups", g) for g in account.groups] + [("Roles", r) for r in account.roles]
     counters: dict[str, int] = {}
@@ -473,15 +473,15 @@ def _check_policy_refs(account: AccountSpec, at: str, aws_arns: set[str], proble
         index = counters[section] = counters.get(section, -1) + 1
         where = f"{at}.{section}[{index}]"
         for i, arn in enumerate(holder.managed_policy_arns):
-            problem = _policy_arn_problem(arn, account, aws_arns)
+            problem = _policy_arn_problem(arn, account)
             if problem:
                 problems.append(f"{where}.ManagedPolicyArns[{i}]: {problem}")
         boundary = getattr(holder, "permissions_boundary", None)
-        if boundary and (problem := _policy_arn_problem(boundary, account, aws_arns)):
+        if boundary and (problem := _policy_arn_problem(boundary, account)):
             problems.append(f"{where}.PermissionsBoundary: {problem}")
 
 
-def _check_account(account: AccountSpec, at: str, aws_arns: set[str], problems: list[str]) -> None:
+def _check_account(account: AccountSpec, at: str, problems: list[str]) -> None:
     """References and uniqueness inside one account."""
     named: tuple[tuple[str, str, str, tuple[Any, ...]], ...] = (
         ("Users", "UserName", "user", account.users),
@@ -504,7 +504,7 @@ def _check_account(account: AccountSpec, at: str, aws_arns: set[str], problems: 
                 problems.append(
                     f"{at}.InstanceProfiles[{i}].Roles[{j}]: no role {role} in this account's Roles"
                 )
-    _check_policy_refs(account, at, aws_arns, problems)
+    _check_policy_refs(account, at, problems)
 
 
 def _check_file(accounts: tuple[AccountSpec, ...], problems: list[str]) -> None:
@@ -541,9 +541,8 @@ def parse_bootstrap(data: Any, source: str = "<bootstrap>") -> Bootstrap:
     parsed = [_account(raw, f"Accounts[{i}]", problems, base) for i, raw in enumerate(raw_accounts)]
     accounts = tuple(a for a in parsed if a is not None)
     if not problems:
-        aws_arns = {p["arn"] for p in packaged_policies()}
         for i, account in enumerate(accounts):
-            _check_account(account, f"Accounts[{i}]", aws_arns, problems)
+            _check_account(account, f"Accounts[{i}]", problems)
         _check_file(accounts, problems)
     if problems:
         raise BootstrapError(source, problems)

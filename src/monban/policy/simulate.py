@@ -8,6 +8,7 @@ or stdin. A request::
      "resource_account": "111122223333",                            # default: the caller's
      "context": {"aws:SourceIp": "192.0.2.1", "aws:TagKeys": ["a", "b"]},
      "identity_policies": [<document> or {"name": ..., "document": <document>}, ...],
+                          # a document may be an AWS managed policy's ARN
      "resource_policy": ..., "permissions_boundary": ..., "session_policies": [...],
      "scps": [[...], [...]],                                        # one list per organization level
      "is_trust_policy": false}
@@ -38,6 +39,7 @@ from base64 import b32encode
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TextIO
 
+from monban.aws_managed import aws_document, is_aws_arn
 from monban.policy.compiled import NamedPolicy, load_policy
 from monban.policy.context import ContextValue, RequestContext
 from monban.policy.errors import MalformedPolicyDocument
@@ -228,11 +230,19 @@ def _context(value: object, principal: Principal) -> RequestContext:
 
 
 def _policy(value: object, kind: PolicyKind, default_name: str) -> NamedPolicy:
-    """A document (object or JSON text), or ``{"name", "document"}``, compiled."""
+    """A document (object or JSON text), an AWS managed policy's ARN (its default version, named
+    after it), or ``{"name", "document"}``, compiled."""
     name = default_name
     if isinstance(value, dict) and "document" in value:
         name = _text(value, "name", default_name) or default_name
         value = value["document"]
+    elif isinstance(value, str) and is_aws_arn(value):
+        name = value.rsplit("/", 1)[-1]
+    if isinstance(value, str) and is_aws_arn(value):
+        document = aws_document(value)
+        if document is None:
+            raise InvalidInput(f"{name}: no AWS managed policy {value}")
+        value = document
     if not isinstance(value, dict | str):
         raise InvalidInput(f"{default_name}: a policy must be a JSON object or its text")
     return load_policy(value, kind, name)

@@ -1,4 +1,4 @@
-"""Start-up: data dir, schema, master key, AWS managed policies, bootstrap file, root keys.
+"""Start-up: data dir, schema, master key, bootstrap file, root keys.
 
 Runs once per server (before workers fork); each worker then builds its own ``AppState``.
 """
@@ -23,7 +23,6 @@ from monban.store.accounts import (
 )
 from monban.store.datadir import make_private
 from monban.store.db import Database, sqlite_file
-from monban.store.managed import seed_managed_policies
 from monban.store.master_key import settle
 
 
@@ -70,8 +69,6 @@ def boot(settings: Settings) -> tuple[Path, dict[str, tuple[str, str]]]:
     try:
         db.migrate()
         keyring = settle(settings.data_dir, db)
-        with db.transaction() as session:
-            seed_managed_policies(session)
         _apply_config(db, keyring, settings)
         roots = _root_credentials(db, keyring)
     finally:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from monban.store.managed import aws_document, is_aws_arn
 from monban.store.models import (
     AccessKey,
     Attachment,
@@ -73,6 +74,9 @@ def find_access_key(session: Session, access_key_id: str) -> KeyRecord | None:
 
 def managed_document(session: Session, arn: str) -> PolicyText | None:
     """The default version of a managed policy (customer or AWS)."""
+    if is_aws_arn(arn):
+        document = aws_document(arn)
+        return PolicyText(arn, document) if document is not None else None
     policy = session.scalar(select(ManagedPolicy).where(ManagedPolicy.arn == arn))
     if policy is None:
         return None

@@ -1,80 +1,55 @@
-"""AWS managed policies: present in every account under ``arn:aws:iam::aws:policy/…``.
-
-The documents ship inside the package (``monban/data/managed-policies``); they are stored once
-(account ``aws``) at start-up and refreshed when the packaged text changes.
+"""AWS managed policies as the IAM handlers see them: present in every account, owned by the
+pseudo-account ``aws``, never rows of the database (they belong to no account and cannot be
+changed), read from the packaged catalogue (``monban.aws_managed``) when first named.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
-from importlib import resources
+import functools
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from monban.store.accounts import now
+from monban.aws_managed import AwsPolicy, aws_document, aws_policy, catalogue, history, is_aws_arn
 from monban.store.models import ManagedPolicy, PolicyVersion
+
+__all__ = [
+    "AWS_ACCOUNT",
+    "as_row",
+    "aws_document",
+    "aws_policy",
+    "aws_rows",
+    "catalogue",
+    "is_aws_arn",
+    "version_rows",
+]
 
 AWS_ACCOUNT = "aws"
 
 
-def packaged_policies() -> list[dict[str, str]]:
-    """Name, path, ARN, default version id and document of every packaged AWS managed policy."""
-    folder = resources.files("monban") / "data" / "managed-policies"
-    out = []
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".json"):
-            data = json.loads(entry.read_text())
-            document = data["Document"]
-            if not isinstance(document, str):
-                document = json.dumps(document)  # compact: indented, ReadOnlyAccess exceeds 131,072
-            out.append(
-                {
-                    "name": data["PolicyName"],
-                    "path": data.get("Path", "/"),
-                    "arn": data["Arn"],
-                    "version": data.get("DefaultVersionId", "v1"),
-                    "document": document,
-                }
+def as_row(policy: AwsPolicy) -> ManagedPolicy:
+    """A detached (never added to a session) row for the shapes the IAM handlers render."""
+    return ManagedPolicy(
+        id=policy.policy_id, account_id=AWS_ACCOUNT, name=policy.name, name_lower=policy.name.lower(),
+        path=policy.path, arn=policy.arn, description=None, default_version_id=policy.default_version_id,
+        next_version=0, created_at=policy.created, updated_at=policy.updated,
+    )  # fmt: skip
+
+
+@functools.cache
+def aws_rows() -> tuple[ManagedPolicy, ...]:
+    """Every AWS managed policy as a detached row, made once: ListPolicies reads them on every call
+    (shared and read-only: never added to a session nor changed)."""
+    return tuple(as_row(policy) for policy in catalogue().policies.values())
+
+
+def version_rows(policy: AwsPolicy, *, documents: bool) -> list[PolicyVersion]:
+    """Detached version rows, newest first; documents read only when asked for."""
+    older = history(policy) if documents else {}
+    older[policy.default_version_id] = catalogue().documents[policy.arn]
+    rows = []
+    for version_id, created in policy.versions:
+        text = older.get(version_id) if documents else None
+        rows.append(
+            PolicyVersion(
+                policy_id=policy.policy_id, version_id=version_id, document=text, created_at=created
             )
-    return out
-
-
-def _policy_id(arn: str) -> str:
-    digest = hashlib.sha256(arn.encode()).digest()
-    return "ANPA" + base64.b32encode(digest).decode()[:17]
-
-
-def seed_managed_policies(session: Session) -> None:
-    """Insert or refresh the packaged AWS managed policies (idempotent)."""
-    for item in packaged_policies():
-        row = session.scalar(select(ManagedPolicy).where(ManagedPolicy.arn == item["arn"]))
-        stamp = now()
-        if row is None:
-            row = ManagedPolicy(
-                id=_policy_id(item["arn"]),
-                account_id=AWS_ACCOUNT,
-                name=item["name"],
-                name_lower=item["name"].lower(),
-                path=item["path"],
-                arn=item["arn"],
-                default_version_id=item["version"],
-                next_version=2,
-                created_at=stamp,
-                updated_at=stamp,
-            )
-            session.add(row)
-            session.flush()
-        version = session.get(PolicyVersion, (row.id, item["version"]))
-        if version is None:
-            session.add(
-                PolicyVersion(
-                    policy_id=row.id, version_id=item["version"], document=item["document"], created_at=stamp
-                )
-            )
-            row.default_version_id = item["version"]
-        elif version.document != item["document"]:
-            version.document = item["document"]
-    session.flush()
+        )
+    return rows

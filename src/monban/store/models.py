@@ -225,3 +225,15 @@ class RevokedSession(Base):
     access_key_id: Mapped[str] = mapped_column(String(20), primary_key=True)
     revoked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class RoleDeletionTask(Base):
+    """DeleteServiceLinkedRole's task (``task/aws-service-role/<service>/<role>/<uuid>``), for
+    GetServiceLinkedRoleDeletionStatus."""
+
+    __tablename__ = "role_deletion_tasks"
+    task_id: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    role_arn: Mapped[str] = mapped_column(String(1024))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

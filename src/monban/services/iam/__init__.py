@@ -14,6 +14,7 @@ MODULES = (
     "access_keys",
     "groups",
     "roles",
+    "service_linked",
     "inline_policies",
     "managed_policies",
     "attachments",
@@ -21,6 +22,7 @@ MODULES = (
     "instance_profiles",
     "oidc_providers",
     "account",
+    "summary",
     "simulate",
 )
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from monban.services.iam.attachments import attached_arns
 from monban.services.iam.common import (
     boundary_shape,
     check_enum,
@@ -21,6 +22,7 @@ from monban.services.iam.common import (
     entity_shape,
     group_shape,
     page,
+    policies_by_arn,
     tags_of,
     trust_document,
 )
@@ -28,10 +30,10 @@ from monban.services.iam.entities import KINDS
 from monban.services.iam.groups import groups_of
 from monban.services.iam.inline_policies import inline_rows
 from monban.services.iam.instance_profiles import profile_shape, profiles_of
-from monban.services.iam.managed_policies import policy_shape, usage_counts, version_shape
+from monban.services.iam.managed_policies import policy_shape, usage_counts, version_shape, versions_of
 from monban.services.query import Operation, QueryCall, Result, register
-from monban.store.managed import AWS_ACCOUNT
-from monban.store.models import Attachment, Group, ManagedPolicy, PolicyVersion, Role, User
+from monban.store.managed import is_aws_arn
+from monban.store.models import Group, ManagedPolicy, Role, User
 
 OPERATIONS: dict[str, Operation] = {}
 
@@ -54,14 +56,9 @@ def _inline(session: Session, entity_type: str, entity_id: str) -> list[dict[str
     ]
 
 
-def _attached(session: Session, entity_type: str, entity_id: str) -> list[dict[str, str]]:
-    query = (
-        select(ManagedPolicy)
-        .join(Attachment, Attachment.policy_arn == ManagedPolicy.arn)
-        .where(Attachment.entity_type == entity_type, Attachment.entity_id == entity_id)
-        .order_by(ManagedPolicy.name_lower)
-    )
-    return [{"PolicyName": p.name, "PolicyArn": p.arn} for p in session.scalars(query)]
+def _attached(session: Session, account: str, entity_type: str, entity_id: str) -> list[dict[str, str]]:
+    arns = attached_arns(session, entity_type, entity_id)
+    return [{"PolicyName": p.name, "PolicyArn": p.arn} for p in policies_by_arn(session, account, arns)]
 
 
 def _user(session: Session, user: User) -> dict[str, Any]:
@@ -70,7 +67,7 @@ def _user(session: Session, user: User) -> dict[str, Any]:
         **entity_shape("User", user),
         "UserPolicyList": _inline(session, "user", user.id),
         "GroupList": [group.name for group in groups_of(session, user)],
-        "AttachedManagedPolicies": _attached(session, "user", user.id),
+        "AttachedManagedPolicies": _attached(session, user.account_id, "user", user.id),
         "PermissionsBoundary": boundary_shape(user.permissions_boundary),
         "Tags": tags_of(session, "user", user.id),
     }
@@ -80,7 +77,7 @@ def _group(session: Session, group: Group) -> dict[str, Any]:
     return {
         **group_shape(group),
         "GroupPolicyList": _inline(session, "group", group.id),
-        "AttachedManagedPolicies": _attached(session, "group", group.id),
+        "AttachedManagedPolicies": _attached(session, group.account_id, "group", group.id),
     }
 
 
@@ -95,7 +92,7 @@ def _role(session: Session, role: Role) -> dict[str, Any]:
         "AssumeRolePolicyDocument": trust_document(session, role),
         "InstanceProfileList": [profile_shape(session, profile) for profile in profiles_of(session, role)],
         "RolePolicyList": _inline(session, "role", role.id),
-        "AttachedManagedPolicies": _attached(session, "role", role.id),
+        "AttachedManagedPolicies": _attached(session, role.account_id, "role", role.id),
         "PermissionsBoundary": boundary_shape(role.permissions_boundary),
         "Tags": tags_of(session, "role", role.id),
         "RoleLastUsed": last_used,
@@ -105,9 +102,7 @@ def _role(session: Session, role: Role) -> dict[str, Any]:
 def _policy(session: Session, usage: Usage, policy: ManagedPolicy) -> dict[str, Any]:
     """ManagedPolicyDetail: the Policy shape with every version's document, oldest first."""
     attached, bounded = usage
-    versions = session.scalars(
-        select(PolicyVersion).where(PolicyVersion.policy_id == policy.id).order_by(PolicyVersion.created_at)
-    )
+    versions = sorted(versions_of(session, policy, documents=True), key=lambda v: v.created_at)
     return {
         **policy_shape(policy, attached.get(policy.arn, 0), bounded.get(policy.arn, 0)),
         "PolicyVersionList": [version_shape(policy, v, document=True) for v in versions],
@@ -125,14 +120,12 @@ def _entities(session: Session, account: str, chosen: set[str], usage: Usage) ->
                 select(model).where(model.account_id == account).order_by(model.name_lower)
             )
             items += [(kind.name, row) for row in rows]
-    owners = [account] if "LocalManagedPolicy" in chosen else []
-    owners += [AWS_ACCOUNT] if "AWSManagedPolicy" in chosen else []
-    used = usage[0].keys() | usage[1].keys()
-    for owner in owners:
-        query = select(ManagedPolicy).where(ManagedPolicy.account_id == owner)
-        if owner == AWS_ACCOUNT:
-            query = query.where(ManagedPolicy.arn.in_(used))
+    if "LocalManagedPolicy" in chosen:
+        query = select(ManagedPolicy).where(ManagedPolicy.account_id == account)
         items += [("policy", policy) for policy in session.scalars(query.order_by(ManagedPolicy.name_lower))]
+    if "AWSManagedPolicy" in chosen:
+        used = [arn for arn in usage[0].keys() | usage[1].keys() if is_aws_arn(arn)]
+        items += [("policy", policy) for policy in policies_by_arn(session, account, used)]
     return items
 
 

@@ -26,12 +26,13 @@ from monban.services.iam.common import (
     check_path,
     check_policy_arn,
     page,
+    policies_by_arn,
     visible_policy,
 )
 from monban.services.iam.entities import KINDS, EntityKind, authorized_entity, register_for
 from monban.services.iam.managed_policies import authorized_policy, check_policy_path
 from monban.services.query import Operation, QueryCall, Result, register
-from monban.store.models import Attachment, ManagedPolicy, Role, User
+from monban.store.models import Attachment, Role, User
 
 OPERATIONS: dict[str, Operation] = {}
 
@@ -109,8 +110,7 @@ def list_attached(call: QueryCall, kind: EntityKind) -> Result:
     with call.read() as session:
         entity = _entity(call, session, kind, f"iam:ListAttached{kind.label}Policies")
         arns = attached_arns(session, kind.name, entity.id)
-        query = select(ManagedPolicy).where(ManagedPolicy.arn.in_(arns))
-        policies = sorted(session.scalars(query), key=lambda p: (p.name_lower, p.arn))
+        policies = policies_by_arn(session, entity.account_id, arns)
         shown = [p for p in policies if p.path.startswith(prefix)]
         return page(
             call.params, shown, lambda p: {"PolicyName": p.name, "PolicyArn": p.arn}, "AttachedPolicies"

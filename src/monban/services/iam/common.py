@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import urllib.parse
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import delete, select
@@ -25,7 +25,7 @@ from monban.protocol.query import QueryParams
 from monban.services.query import QueryCall
 from monban.store import principals
 from monban.store.accounts import now
-from monban.store.managed import AWS_ACCOUNT
+from monban.store.managed import as_row, aws_policy, is_aws_arn
 from monban.store.models import (
     Group,
     InstanceProfile,
@@ -194,8 +194,20 @@ def calling_user(session: Session, caller: Caller) -> User:
 def find_visible_policy(session: Session, account: str, policy_arn: str) -> ManagedPolicy | None:
     """A managed policy the account can see: its own or an AWS managed one (another account's
     policy does not exist for it)."""
+    if is_aws_arn(policy_arn):
+        aws = aws_policy(policy_arn)
+        return as_row(aws) if aws is not None else None
     policy = session.scalar(select(ManagedPolicy).where(ManagedPolicy.arn == policy_arn))
-    return policy if policy is not None and policy.account_id in (account, AWS_ACCOUNT) else None
+    return policy if policy is not None and policy.account_id == account else None
+
+
+def policies_by_arn(session: Session, account: str, arns: Iterable[str]) -> list[ManagedPolicy]:
+    """The visible managed policies among ``arns`` (the account's own and AWS managed ones), in
+    name order."""
+    wanted = set(arns)
+    aws = [as_row(p) for p in map(aws_policy, wanted) if p is not None]
+    query = select(ManagedPolicy).where(ManagedPolicy.account_id == account, ManagedPolicy.arn.in_(wanted))
+    return sorted([*session.scalars(query), *aws], key=lambda p: (p.name_lower, p.arn))
 
 
 def visible_policy(session: Session, account: str, policy_arn: str) -> ManagedPolicy:

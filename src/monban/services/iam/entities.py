@@ -89,6 +89,40 @@ def entity_context(session: Session, kind: str, entity: Entity) -> ContextValues
     return values
 
 
+SERVICE_ROLE_PATH = "/aws-service-role/"
+# Role actions IAM refuses on a service-linked role (the service alone changes it).
+PROTECTED_ACTIONS = frozenset(
+    {
+        "iam:DeleteRole", "iam:UpdateAssumeRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy",
+        "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary",
+        "iam:DeleteRolePermissionsBoundary", "iam:TagRole", "iam:UntagRole",
+    }
+)  # fmt: skip
+
+
+def is_service_linked(role: Role) -> bool:
+    """A service-linked role (IAM User Guide, "Using service-linked roles"): its path."""
+    return role.path.startswith(SERVICE_ROLE_PATH)
+
+
+def refuse_protected(role: Role, action: str) -> None:
+    """UnmodifiableEntity for an ordinary edit of a service-linked role."""
+    if action in PROTECTED_ACTIONS and is_service_linked(role):
+        raise AwsError(
+            "UnmodifiableEntity",
+            f"Cannot perform the operation on the protected role '{role.name}' - this role is only "
+            "modifiable by AWS",
+        )
+
+
+def refuse_reserved_path(path: str | None) -> None:
+    """CreateRole: the ``/aws-service-role/`` path belongs to service-linked roles."""
+    if path is not None and path.startswith(SERVICE_ROLE_PATH):
+        raise AwsError(
+            "InvalidInput", "Path prefix '/aws-service-role/' can only be used for AWS Service linked Roles"
+        )
+
+
 def authorized_entity(
     call: QueryCall,
     session: Session,
@@ -110,6 +144,8 @@ def authorized_entity(
     context = entity_context(session, kind, entity)
     context.update(extra_context or {})
     call.authorize(action, entity.arn, extra_context=context)
+    if isinstance(entity, Role):
+        refuse_protected(entity, action)
     return entity
 
 

@@ -39,7 +39,7 @@ from monban.services.iam.entities import KINDS
 from monban.services.iam.roles import check_document_text
 from monban.services.query import Operation, QueryCall, Result, register
 from monban.store.accounts import now
-from monban.store.managed import AWS_ACCOUNT
+from monban.store.managed import AWS_ACCOUNT, aws_document, aws_policy, aws_rows, catalogue, version_rows
 from monban.store.models import Attachment, ManagedPolicy, PolicyVersion
 
 OPERATIONS: dict[str, Operation] = {}
@@ -170,8 +170,12 @@ def full_shape(session: Session, account: str, policy: ManagedPolicy) -> dict[st
     return shape
 
 
-def versions_of(session: Session, policy: ManagedPolicy) -> list[PolicyVersion]:
-    """Newest first, as ListPolicyVersions returns them."""
+def versions_of(session: Session, policy: ManagedPolicy, *, documents: bool = False) -> list[PolicyVersion]:
+    """Newest first, as ListPolicyVersions returns them (an AWS managed policy's documents are read
+    from the catalogue only when ``documents``)."""
+    aws = aws_policy(policy.arn) if policy.account_id == AWS_ACCOUNT else None
+    if aws is not None:
+        return version_rows(aws, documents=documents)
     rows = session.scalars(select(PolicyVersion).where(PolicyVersion.policy_id == policy.id))
     return sorted(rows, key=lambda v: _version_number(v.version_id), reverse=True)
 
@@ -191,6 +195,14 @@ def version_shape(policy: ManagedPolicy, version: PolicyVersion, *, document: bo
 
 
 def get_version(session: Session, policy: ManagedPolicy, version_id: str) -> PolicyVersion:
+    if policy.account_id == AWS_ACCOUNT:
+        document = aws_document(policy.arn, version_id)
+        if document is None:
+            raise version_not_found(policy.arn, version_id)
+        created = dict(catalogue().policies[policy.arn].versions)[version_id]
+        return PolicyVersion(
+            policy_id=policy.id, version_id=version_id, document=document, created_at=created
+        )
     version = session.get(PolicyVersion, (policy.id, version_id))
     if version is None:
         raise version_not_found(policy.arn, version_id)
@@ -283,11 +295,14 @@ def _listed(call: QueryCall, session: Session) -> list[dict[str, Any]]:
     prefix = check_policy_path(p.get("PathPrefix"), "pathPrefix") if p.get("PathPrefix") else "/"
     only_attached = p.boolean("OnlyAttached")
     account = call.caller.account
-    owners = {"All": (account, AWS_ACCOUNT), "AWS": (AWS_ACCOUNT,), "Local": (account,)}[scope]
-    query = select(ManagedPolicy).where(ManagedPolicy.account_id.in_(owners))
+    rows: list[ManagedPolicy] = []
+    if scope != "AWS":
+        rows += session.scalars(select(ManagedPolicy).where(ManagedPolicy.account_id == account))
+    if scope != "Local":
+        rows += aws_rows()
     attached, bounded = usage_counts(session, account)
     out = []
-    for policy in sorted(session.scalars(query), key=lambda q: (q.name_lower, q.arn)):
+    for policy in sorted(rows, key=lambda q: (q.name_lower, q.arn)):
         used, bound = attached.get(policy.arn, 0), bounded.get(policy.arn, 0)
         if not policy.path.startswith(prefix) or (only_attached and not used):
             continue

@@ -43,6 +43,7 @@ from monban.services.iam.entities import (
     authorized_entity,
     inline_conflict,
     refuse_delete,
+    refuse_reserved_path,
 )
 from monban.services.query import Operation, QueryCall, Result, register
 from monban.store import principals
@@ -211,6 +212,7 @@ def create_role(call: QueryCall) -> Result:
     p = call.params
     name = check_name(p.required("RoleName"), "roleName")
     path = check_path(p.get("Path"))
+    refuse_reserved_path(path)
     document = check_document_text(p.required("AssumeRolePolicyDocument"), "assumeRolePolicyDocument")
     description = check_description(p.get("Description"))
     duration = check_max_session(p.integer("MaxSessionDuration"))

@@ -46,8 +46,8 @@ from monban.services.iam.inline_policies import inline_rows
 from monban.services.iam.roles import check_document_text
 from monban.services.query import Operation, QueryCall, Result, register
 from monban.store import iam_read
-from monban.store.managed import AWS_ACCOUNT
-from monban.store.models import Attachment, Group, GroupMember, ManagedPolicy, Role, User
+from monban.store.managed import AWS_ACCOUNT, is_aws_arn
+from monban.store.models import Attachment, Group, GroupMember, Role, User
 
 OPERATIONS: dict[str, Operation] = {}
 
@@ -168,16 +168,16 @@ class Simulation:
 
 
 def _managed(session: Session, sim: Simulation, entity_type: str, entity_id: str) -> None:
-    query = (
-        select(ManagedPolicy)
-        .join(Attachment, Attachment.policy_arn == ManagedPolicy.arn)
-        .where(Attachment.entity_type == entity_type, Attachment.entity_id == entity_id)
+    arns = session.scalars(
+        select(Attachment.policy_arn).where(
+            Attachment.entity_type == entity_type, Attachment.entity_id == entity_id
+        )
     )
-    for policy in session.scalars(query).all():
-        text = iam_read.managed_document(session, policy.arn)
-        kind = "aws-managed" if policy.account_id == AWS_ACCOUNT else "user-managed"
+    for arn in arns.all():
+        text = iam_read.managed_document(session, arn)
+        kind = "aws-managed" if is_aws_arn(arn) else "user-managed"
         if text is not None:
-            sim.stored(text.document, policy.name, kind)
+            sim.stored(text.document, arn.rsplit("/", 1)[-1], kind)
 
 
 def _inline(session: Session, sim: Simulation, entity_type: str, entity_id: str) -> None:

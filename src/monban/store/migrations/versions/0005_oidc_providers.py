@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_oidc_providers"
-down_revision = "0003_principal_ids"
+down_revision = "0004_managed_catalogue"
 branch_labels = None
 depends_on = None
 
