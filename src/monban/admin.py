@@ -1,6 +1,6 @@
 """Operator commands that work on a data dir's database directly: revoking sessions.
 
-Two ways, as documented in docs/sts-walkthrough.md:
+Two ways, as the README documents ("Revoking sessions"):
 
 - ``monban revoke-role-sessions ROLE`` — AWS's way (IAM User Guide, "Revoking IAM role temporary
   security credentials"): the role gets the inline policy ``AWSRevokeOlderSessions``, a Deny of
