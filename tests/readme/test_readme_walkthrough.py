@@ -83,7 +83,9 @@ def clone(tmp_path: Path) -> Path:
     for name in CLONE_FILES:
         (folder / name).symlink_to(REPO / name)
     (folder / ".venv").symlink_to(VENV)
-    stamp = subprocess.run(["make", "-q", ".venv/.installed-run"], cwd=folder, check=False)
+    stamp = subprocess.run(
+        ["make", "-q", ".venv/.installed-run"], cwd=folder, env={"PATH": "/usr/bin:/bin"}, check=False
+    )
     assert stamp.returncode == 0, f"{VENV} is not installed by `make` (run the tests with `make test`)"
     return folder
 
