@@ -12,6 +12,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 4747
 DATA_DIR ?= $(CURDIR)/.monban-data
+ARGS ?=  # more options for `monban serve`, e.g. make serve ARGS="--min-session-seconds 1"
 
 .PHONY: serve test lint typecheck bench clean
 
@@ -37,8 +38,8 @@ $(NODE_STAMP): tests/js/package.json tests/js/package-lock.json
 	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
-serve: $(RUN_STAMP)  ## set up and run monban with the quickstart bootstrap file
-	$(BIN)/monban serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) --config examples/quickstart.yaml
+serve: $(RUN_STAMP)  ## set up and run monban with the quickstart bootstrap file (same data dir whatever ARGS)
+	$(BIN)/monban serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) --config examples/quickstart.yaml $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -11,7 +11,7 @@ the ratio to cedarpy; :func:`summary` returns the table's lines (for ``bench/run
   (tracemalloc);
 - cedarpy deciding the equivalent request mix in the same run, and each latency's ratio to it.
 
-Only the bench reads ``../shared`` (ReadOnlyAccess as AWS publishes it); the product never does.
+ReadOnlyAccess is the document monban ships (``monban.store.managed``), as AWS publishes it.
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ from monban.policy import (  # noqa: E402
 )
 from monban.policy.glob import Glob  # noqa: E402
 
-READ_ONLY = REPO.parent / "shared" / "data" / "managed-policies" / "ReadOnlyAccess.json"
 ACCOUNT = "111122223333"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/analyst"
 DECISIONS = 100_000
@@ -168,8 +167,10 @@ MIX: list[tuple[str, str, dict[str, Any]]] = [
 
 
 def read_only_document() -> dict[str, Any]:
-    document = json.loads(READ_ONLY.read_text())["Document"]
-    return json.loads(document) if isinstance(document, str) else dict(document)
+    from monban.store.managed import packaged_policies
+
+    (document,) = [p["document"] for p in packaged_policies() if p["name"] == "ReadOnlyAccess"]
+    return dict(json.loads(document))
 
 
 @dataclass(frozen=True)

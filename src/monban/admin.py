@@ -1,7 +1,7 @@
 """Operator commands that work on a data dir's database directly: revoking sessions, and rotating
 the master key (``monban rotate-master-key``, see ``store/master_key.py``).
 
-Two ways, as documented in docs/sts-walkthrough.md:
+Two ways, as the README documents ("Revoking sessions"):
 
 - ``monban revoke-role-sessions ROLE`` — AWS's way (IAM User Guide, "Revoking IAM role temporary
   security credentials"): the role gets the inline policy ``AWSRevokeOlderSessions``, a Deny of
@@ -42,6 +42,10 @@ LONGEST_SESSION = timedelta(seconds=129600)
 SESSION_KEY = re.compile(r"^ASIA[A-Z2-7]{16}$")
 
 Command = Callable[[argparse.Namespace], int]
+DATA_DIR_HELP = (
+    "the data dir: SQLite database, object bytes, master.key and the root credentials file "
+    "(default: $MONBAN_DATA_DIR, else ~/.local/share/monban)"
+)
 
 
 class AdminError(Exception):
@@ -175,8 +179,13 @@ def _rotate_master_key_command(args: argparse.Namespace) -> int:
 
 
 def _database_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", type=Path, default=None, help="default $MONBAN_DATA_DIR")
-    parser.add_argument("--database", default=None, help="SQLAlchemy URL; default SQLite in the data dir")
+    parser.add_argument("--data-dir", type=Path, default=None, metavar="DIR", help=DATA_DIR_HELP)
+    parser.add_argument(
+        "--database",
+        default=None,
+        metavar="URL",
+        help="SQLAlchemy URL of a shared database, e.g. PostgreSQL (default: monban.db in the data dir)",
+    )
 
 
 def add_admin_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> dict[str, Command]:
@@ -184,12 +193,23 @@ def add_admin_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     role = sub.add_parser(
         "revoke-role-sessions",
         help="deny every existing session of a role (AWS's AWSRevokeOlderSessions policy)",
+        description="Attach AWS's inline policy AWSRevokeOlderSessions to the role: every session "
+        "issued before now is denied; later ones work. Running servers apply it within 1 s.",
     )
-    role.add_argument("role", help="role ARN, or role name")
-    role.add_argument("--account", default=None, help="the role's account, when giving a name")
+    role.add_argument("role", metavar="ROLE", help="the role's ARN, or its name")
+    role.add_argument(
+        "--account",
+        default=None,
+        help="the role's account, when ROLE is a name (default: the only account with such a role)",
+    )
     _database_args(role)
-    one = sub.add_parser("revoke-session", help="revoke one session by its ASIA… access key id")
-    one.add_argument("access_key_id")
+    one = sub.add_parser(
+        "revoke-session",
+        help="revoke one session by its ASIA… access key id",
+        description="Refuse one temporary session from now on, by its access key id. Running "
+        "servers apply it within 1 s.",
+    )
+    one.add_argument("access_key_id", metavar="ACCESS_KEY_ID", help="the session's key id (ASIA…)")
     _database_args(one)
     rotate_key = sub.add_parser(
         "rotate-master-key",

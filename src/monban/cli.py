@@ -1,35 +1,61 @@
-"""``monban serve | simulate | …``"""
+"""monban: an AWS-compatible IAM, STS and S3 server that says no exactly when AWS would.
+
+Run `monban COMMAND --help` for a command's options and their defaults.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
-from monban.admin import add_admin_commands
+from monban.admin import DATA_DIR_HELP, add_admin_commands
 from monban.oidc_issuer import add_oidc_commands
 from monban.settings import DEFAULT_PORT, HEADER_TIMEOUT, Settings, default_data_dir
 
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+STARTUP_FAILURE = 3  # uvicorn's exit status when a worker could not start
+
 
 def _serve_args(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("serve", help="run the server (IAM, STS and S3 on one port)")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT)
-    p.add_argument(
-        "--data-dir", type=Path, default=None, help="default $MONBAN_DATA_DIR or ~/.local/share/monban"
+    p = sub.add_parser(
+        "serve",
+        help="run the server (IAM, STS and S3 on one port)",
+        description="Run monban: IAM, STS and S3 on one port. The data dir is created at first "
+        "start; the bootstrap file, if any, is applied at every start.",
     )
-    p.add_argument("--config", type=Path, default=None, help="bootstrap file (YAML), applied at start")
-    p.add_argument("--database", default=None, help="SQLAlchemy URL; default SQLite in the data dir")
-    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help="TCP port (default: %(default)s)")
+    p.add_argument("--data-dir", type=Path, default=None, metavar="DIR", help=DATA_DIR_HELP)
+    p.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="bootstrap file (YAML) applied, idempotently, at every start (default: none)",
+    )
+    p.add_argument(
+        "--database",
+        default=None,
+        metavar="URL",
+        help="SQLAlchemy URL, e.g. postgresql+psycopg://user:pass@host/db (default: SQLite "
+        "monban.db in the data dir)",
+    )
+    p.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="worker processes (default: %(default)s)"
+    )
     p.add_argument(
         "--min-session-seconds",
         type=int,
         default=900,
-        help="lowest DurationSeconds accepted (AWS: 900); lower it only in test setups",
+        metavar="N",
+        help="lowest DurationSeconds that AssumeRole and GetSessionToken accept (default: %(default)s, "
+        "AWS's floor); lower it only in test setups, to see credentials expire",
     )
     p.add_argument(
         "--header-timeout",
@@ -37,15 +63,21 @@ def _serve_args(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         default=HEADER_TIMEOUT,
         metavar="SECONDS",
         help="close a connection whose request headers are not all in within this many seconds of "
-        "connecting or of the previous response (slow or stalled clients; default %(default)g)",
+        "connecting or of the previous response (slow or stalled clients; default: %(default)g)",
     )
     p.add_argument(
         "--oidc-ca-bundle",
         type=Path,
         default=None,
+        metavar="FILE",
         help="PEM file of CA certificates trusted for OIDC issuers' discovery (default: the system's)",
     )
-    p.add_argument("--log-level", default="warning")
+    p.add_argument(
+        "--log-level",
+        default="warning",
+        choices=LOG_LEVELS,
+        help="uvicorn's log level (default: %(default)s)",
+    )
 
 
 def seconds(text: str) -> float:
@@ -56,42 +88,72 @@ def seconds(text: str) -> float:
     return value
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound and listening as uvicorn would bind it (SO_REUSEADDR, inherited
+    by the workers); OSError when the address is taken or not this machine's."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)  # uvicorn's default backlog
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def _listen_error(host: str, port: int, error: OSError) -> str:
+    reason = (error.strerror or str(error)).lower()
+    return f"monban: cannot listen on {host}:{port}: {reason}"
+
+
 def serve(args: argparse.Namespace) -> int:
+    """Bind the port first (a busy port is one line and exit status 1), then prepare the data dir,
+    print where monban listens — the port is bound by then — and serve until interrupted."""
     from monban.config import BootstrapError
     from monban.credentials.keyring import MasterKeyError
     from monban.server.asgi import SETTINGS_ENV, settings_to_env
     from monban.server.boot import banner, boot
     from monban.store.datadir import serving
 
-    settings = Settings(
-        host=args.host,
-        port=args.port,
-        data_dir=args.data_dir or default_data_dir(),
-        database_url=args.database,
-        config_file=args.config,
-        workers=args.workers,
-        min_session_seconds=args.min_session_seconds,
-        header_timeout=args.header_timeout,
-        oidc_ca_bundle=args.oidc_ca_bundle,
-    )
-    with serving(settings.data_dir):  # no master key rotation meanwhile (admin.py)
-        try:
-            credentials, roots = boot(settings)
-        except (BootstrapError, MasterKeyError) as error:
-            print(f"monban: {error}", file=sys.stderr)
-            return 2
-        os.environ[SETTINGS_ENV] = settings_to_env(settings)
-        print(banner(settings, credentials, roots), flush=True)
-        _run_uvicorn(settings, args.log_level)
-    return 0
+    try:
+        sock = _listen(args.host, args.port)
+    except OSError as error:
+        print(_listen_error(args.host, args.port, error), file=sys.stderr)
+        return 1
+    with sock:
+        settings = Settings(
+            host=args.host,
+            port=int(sock.getsockname()[1]),  # the port bound, when --port 0 asked for any
+            data_dir=args.data_dir or default_data_dir(),
+            database_url=args.database,
+            config_file=args.config,
+            workers=args.workers,
+            min_session_seconds=args.min_session_seconds,
+            header_timeout=args.header_timeout,
+            oidc_ca_bundle=args.oidc_ca_bundle,
+        )
+        with serving(settings.data_dir):  # no master key rotation meanwhile (admin.py)
+            try:
+                credentials, roots = boot(settings)
+            except (BootstrapError, MasterKeyError) as error:
+                print(f"monban: {error}", file=sys.stderr)
+                return 2
+            os.environ[SETTINGS_ENV] = settings_to_env(settings)
+            print(banner(settings, credentials, roots), flush=True)
+            return _run(settings, sock, args.log_level)
 
 
-def _run_uvicorn(settings: Settings, log_level: str) -> None:
+def _run(settings: Settings, sock: socket.socket, log_level: str) -> int:
+    """uvicorn on the bound socket, in this process or in ``settings.workers`` processes."""
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     from monban.server.http import CoalescingHttpToolsProtocol
 
-    uvicorn.run(
+    config = uvicorn.Config(
         "monban.server.asgi:create_app",
         factory=True,
         host=settings.host,
@@ -108,26 +170,43 @@ def _run_uvicorn(settings: Settings, log_level: str) -> None:
         # X-Forwarded-For (uvicorn would trust it from 127.0.0.1, i.e. from every local client)
         proxy_headers=False,
     )
+    try:
+        if settings.workers > 1:
+            Multiprocess(config, sockets=[sock]).run()
+            return 0
+        server = uvicorn.Server(config)
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        return 0
+    return 0 if server.started else STARTUP_FAILURE
 
 
 def simulate(args: argparse.Namespace) -> int:
-    from monban.policy.simulate import main as simulate_main
+    from monban.policy.simulate import run_file
 
-    return simulate_main(args.rest)
+    return run_file(args.file)
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Namespace], int]]]:
+    """``monban``'s parser, and each subcommand's handler by name."""
+    from monban.policy.simulate import add_arguments
+
+    parser = argparse.ArgumentParser(
+        prog="monban", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _serve_args(sub)
+    sim = sub.add_parser("simulate", help="evaluate authorization requests (JSON) with the policy engine")
+    add_arguments(sim)
+    commands: dict[str, Callable[[argparse.Namespace], int]] = {"serve": serve, "simulate": simulate}
+    commands.update(add_admin_commands(sub))  # revoke-role-sessions, revoke-session, rotate-master-key
+    commands.update(add_oidc_commands(sub))  # oidc token, oidc jwks (monban.oidc_issuer)
+    return parser, commands
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="monban", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    _serve_args(sub)
-    admin_commands = add_admin_commands(sub)  # revoke-role-sessions, revoke-session, rotate-master-key
-    oidc_commands = add_oidc_commands(sub)  # oidc token, oidc jwks (monban.oidc_issuer)
-    sim = sub.add_parser("simulate", help="evaluate authorization requests (JSON lines) with the engine")
-    sim.add_argument("rest", nargs=argparse.REMAINDER)
+    parser, commands = build_parser()
     args = parser.parse_args(argv)
-    commands: dict[str, Callable[[argparse.Namespace], int]] = {"serve": serve, "simulate": simulate}
-    commands.update(admin_commands)
-    commands.update(oidc_commands)
     return commands[args.command](args)
 
 

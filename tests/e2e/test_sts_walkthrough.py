@@ -1,4 +1,5 @@
-"""The README walkthrough with the `aws` CLI in a subprocess, cross-account AssumeRole, and
+"""The walkthrough's roles with the `aws` CLI in a subprocess (tests/readme walks the README itself
+as printed), cross-account AssumeRole, and
 clients' own role handling (a profile with role_arn + source_profile; boto3's refreshing
 assume-role provider). Runs on a server holding the walkthrough's accounts 123456789010 (alice)
 and 123456789012 (bob).
@@ -261,46 +262,3 @@ def test_boto3_role_profile_refreshes(
     assert sts.get_caller_identity()["Arn"] == first
     assert session.get_credentials().get_frozen_credentials().access_key != first_key
     assert first.endswith("/cli-session") and role_arn.rsplit("/", 1)[1] in first
-
-
-QUICKSTART_ALICE = ("AKIAQUICKSTARTALICE2", "quickstart/alice/DEVELOPMENT+ONLY/key000")
-
-
-def test_quickstart_walkthrough_exactly(server: Server, home: Path) -> None:
-    """docs/sts-walkthrough.md steps 1–5, verbatim, against the shared server's bootstrap file
-    (examples/quickstart.yaml's alice, role read-only and bucket assume-role-test-bucket)."""
-    if ALICE_ACCOUNT not in server.roots:
-        pytest.skip("the shared server has no bootstrap accounts yet (monban.config not landed)")
-    as_alice = cli_env(server, home, QUICKSTART_ALICE)
-    step1 = aws(as_alice, "s3", "ls")
-    assert step1.returncode != 0
-    assert "An error occurred (AccessDenied) when calling the ListBuckets operation: User: " in step1.stderr
-    role_arn = f"arn:aws:iam::{ALICE_ACCOUNT}:role/read-only"
-    step3 = aws(as_alice, "sts", "assume-role", "--role-arn", role_arn, "--role-session-name", "test-session")
-    assert step3.returncode == 0, step3.stderr
-    printed = json.loads(step3.stdout)
-    assert (
-        printed["AssumedRoleUser"]["Arn"]
-        == f"arn:aws:sts::{ALICE_ACCOUNT}:assumed-role/read-only/test-session"
-    )
-    key, token = exported(printed["Credentials"])
-    step4 = aws(cli_env(server, home, key, token), "s3", "ls")
-    assert step4.returncode == 0 and "assume-role-test-bucket" in step4.stdout
-    (home / ".aws" / "config").write_text("[default]\nparameter_validation = false\n")
-    short = aws(
-        as_alice,
-        "sts",
-        "assume-role",
-        "--role-arn",
-        role_arn,
-        "--role-session-name",
-        "test-session",
-        "--duration-seconds",
-        "2",
-    )
-    short_credentials = json.loads(short.stdout)["Credentials"]
-    key, token = exported(short_credentials)
-    wait_past(short_credentials["Expiration"])
-    step5 = aws(cli_env(server, home, key, token), "s3", "ls")
-    expired = "An error occurred (ExpiredToken) when calling the ListBuckets operation: "
-    assert expired + "The provided token has expired." in step5.stderr

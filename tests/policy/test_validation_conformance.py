@@ -1,4 +1,4 @@
-"""IAM's write-time validation, replayed from ../shared/conformance/policy-validation.json.
+"""IAM's write-time validation, replayed from tests/conformance/policy-validation.json.
 
 Every invalid document must fail with exactly the recorded MalformedPolicyDocument message, and every
 valid one must parse. The vectors are identity policies (moto's CreatePolicy tests); a document that
@@ -17,7 +17,7 @@ from monban.policy.errors import MalformedPolicyDocument
 from monban.policy.model import PolicyKind
 from monban.policy.parse import parse_policy
 
-CONFORMANCE = Path(__file__).parents[2].parent / "shared" / "conformance" / "policy-validation.json"
+CONFORMANCE = Path(__file__).resolve().parents[1] / "conformance" / "policy-validation.json"
 VECTORS: dict[str, Any] = json.loads(CONFORMANCE.read_text())
 INVALID = VECTORS["invalid_policy_document_test_cases"]
 VALID = VECTORS["valid_policy_documents"]

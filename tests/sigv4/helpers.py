@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -18,9 +17,7 @@ import pytest
 from monban import sigv4
 from monban.sigv4 import HttpRequest, SigV4Error
 
-CONFORMANCE = Path(
-    os.environ.get("MONBAN_CONFORMANCE", Path(__file__).resolve().parents[3] / "shared" / "conformance")
-)
+CONFORMANCE = Path(__file__).resolve().parents[1] / "conformance"  # tests/conformance (README.md there)
 SIGV4_VECTORS = CONFORMANCE / "sigv4"
 
 # The AWS SigV4 test suite's fixed inputs (botocore-aws4 and aws-c-auth-v4).

@@ -23,7 +23,7 @@ Public API
 Validation order
 ----------------
 IAM reports one error, and which one depends on the order of its checks (recorded in
-``shared/conformance/policy-validation.json``): JSON and element syntax ("Syntax errors in
+``tests/conformance/policy-validation.json``): JSON and element syntax ("Syntax errors in
 policy."), Version, the document kind's element rules, "legacy parsing" (Effect case, Date values,
 resource ARN shape), unique Sids, actions present, the first resource-format error, action prefixes,
 resources present, then trust-policy actions and principal values.

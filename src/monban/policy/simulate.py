@@ -61,8 +61,15 @@ __all__ = [
 ]
 
 _DESCRIPTION = (
-    "Evaluate authorization requests (JSON lines or one JSON document) with monban's policy engine."
+    "Evaluate authorization requests (JSON lines, or one JSON document)\nwith monban's policy engine."
 )
+_EPILOG = """\
+a request: {"principal": ARN, "action": "s3:GetObject", "resource": ARN, "context": {...},
+  "identity_policies": [...], "resource_policy", "permissions_boundary", "session_policies",
+  "scps": [[...], ...], "resource_account", "is_trust_policy"}
+one output line per request: {"decision": "allowed" | "explicitDeny" | "implicitDeny",
+  "matched": [...], "reason": ...}, or {"error": {"code", "message"}}
+exit status: 0 when it ran, 2 when FILE cannot be read"""
 _SIMULATED_SESSION = "monban-simulate"
 _WEB_IDENTITY_PROVIDERS = frozenset(
     {"accounts.google.com", "cognito-identity.amazonaws.com", "graph.facebook.com", "www.amazon.com"}
@@ -363,21 +370,40 @@ def run(lines: Iterable[str], out: TextIO) -> None:
         out.write(json.dumps(result, ensure_ascii=False) + "\n")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``monban simulate [FILE]``: FILE (default ``-``, stdin) holds the requests."""
-    parser = argparse.ArgumentParser(prog="monban simulate", description=_DESCRIPTION)
-    parser.add_argument("file", nargs="?", default="-", help="requests as JSON lines or one JSON document")
-    args = parser.parse_args(argv)
-    if args.file == "-":
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``monban simulate``'s arguments (for this module's :func:`main` and ``monban``'s subcommand)."""
+    parser.description = _DESCRIPTION
+    parser.epilog = _EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument(
+        "file",
+        nargs="?",
+        default="-",
+        metavar="FILE",
+        help="requests as JSON lines, or one JSON document (an object or a list of them) "
+        "(default: -, standard input)",
+    )
+
+
+def run_file(path: str) -> int:
+    """Evaluate the requests of ``path`` (``-``: stdin); 2 when it cannot be read, else 0."""
+    if path == "-":
         run(sys.stdin, sys.stdout)
         return 0
     try:
-        with open(args.file, encoding="utf-8") as handle:
+        with open(path, encoding="utf-8") as handle:
             run(handle, sys.stdout)
     except OSError as exc:
         print(f"monban simulate: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``monban simulate [FILE]``: FILE (default ``-``, stdin) holds the requests."""
+    parser = argparse.ArgumentParser(prog="monban simulate")
+    add_arguments(parser)
+    return run_file(parser.parse_args(argv).file)
 
 
 if __name__ == "__main__":

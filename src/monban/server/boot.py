@@ -79,12 +79,15 @@ def boot(settings: Settings) -> tuple[Path, dict[str, tuple[str, str]]]:
 
 
 def banner(settings: Settings, credentials: Path, roots: dict[str, tuple[str, str]]) -> str:
-    """What start-up prints: the endpoint, the accounts and where the root credentials are."""
-    lines = [f"monban listening on http://{settings.host}:{settings.port}  (IAM, STS and S3)"]
+    """What start-up prints once the port is bound: the endpoint, the accounts, where the root
+    credentials are, and a command that uses them as printed (the aws CLI needs a region)."""
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host  # an IPv6 address
+    endpoint = f"http://{host}:{settings.port}"
+    lines = [f"monban listening on {endpoint}  (IAM, STS and S3)"]
     lines += [f"  account {acct}: root access key {akid}" for acct, (akid, _s) in sorted(roots.items())]
     lines.append(f"  root credentials (profiles monban-<account>): {credentials}")
     lines.append(
-        f"    e.g. AWS_SHARED_CREDENTIALS_FILE={credentials} aws --profile monban-<account> "
-        f"--endpoint-url http://{settings.host}:{settings.port} iam list-roles"
+        f"    e.g. AWS_SHARED_CREDENTIALS_FILE={credentials} aws --profile monban-{min(roots)} "
+        f"--region {settings.region} --endpoint-url {endpoint} iam list-roles"
     )
     return "\n".join(lines)

@@ -1,0 +1,70 @@
+"""`monban --help` and every subcommand's `--help` describe each option and its default."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from monban.cli import build_parser, main
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser, _commands = build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(sub.choices)
+
+
+def test_every_subcommand_has_a_handler_and_a_summary() -> None:
+    parser, commands = build_parser()
+    assert (
+        set(_subcommands())
+        == set(commands)
+        == {
+            "serve",
+            "simulate",
+            "revoke-role-sessions",
+            "revoke-session",
+        }
+    )
+    text = parser.format_help()
+    for name in commands:
+        assert name in text
+    assert "monban COMMAND --help" in text
+
+
+@pytest.mark.parametrize("name", ["serve", "simulate", "revoke-role-sessions", "revoke-session"])
+def test_every_argument_is_described_with_its_default(name: str) -> None:
+    parser = _subcommands()[name]
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        assert action.help, (name, action.dest)
+        optional = bool(action.option_strings) or action.nargs == "?"
+        if optional:
+            assert "(default: " in action.help, (name, action.dest, action.help)
+
+
+def test_serve_help_shows_the_real_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--help"])
+    assert exited.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for shown in (
+        "--host HOST address to listen on (default: 127.0.0.1)",
+        "--port PORT TCP port (default: 4747)",
+        "(default: $MONBAN_DATA_DIR, else ~/.local/share/monban)",
+        "--workers N worker processes (default: 1)",
+        "(default: 900, AWS's floor)",
+        "(default: warning)",
+    ):
+        assert shown in text
+
+
+def test_simulate_help_names_its_file_not_a_remainder(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["simulate", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "usage: monban simulate [-h] [FILE]" in text
+    assert "(default: -, standard input)" in text
+    assert "rest" not in text
