@@ -63,7 +63,7 @@ def _serve_args(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         default=HEADER_TIMEOUT,
         metavar="SECONDS",
         help="close a connection whose request headers are not all in within this many seconds of "
-        "connecting or of the previous response (slow or stalled clients; default: %(default)g)",
+        "connecting or of the previous response, for slow or stalled clients (default: %(default)g)",
     )
     p.add_argument(
         "--oidc-ca-bundle",

@@ -124,7 +124,7 @@ def add_oidc_commands(
     """``monban oidc token`` and ``monban oidc jwks``."""
     oidc = sub.add_parser("oidc", help="a test OpenID Connect issuer (tokens and JWKS, offline)")
     commands = oidc.add_subparsers(dest="oidc_command", required=True)
-    data_help = "where the issuer keys are kept (default $MONBAN_DATA_DIR or ~/.local/share/monban)"
+    data_help = "where the issuer keys are kept (default: $MONBAN_DATA_DIR, else ~/.local/share/monban)"
     tok = commands.add_parser("token", help="print a signed ID token (JWT) of the issuer")
     tok.add_argument(
         "--issuer", required=True, help="issuer URL, e.g. https://token.actions.githubusercontent.com"
@@ -132,10 +132,23 @@ def add_oidc_commands(
     tok.add_argument("--sub", required=True, help="the sub claim")
     tok.add_argument("--aud", required=True, help="the aud claim (a client id of the provider)")
     tok.add_argument(
-        "--claim", type=_claim, action="append", default=[], help="extra claim KEY=VALUE (JSON or text)"
+        "--claim",
+        type=_claim,
+        action="append",
+        default=[],
+        help="extra claim KEY=VALUE, VALUE read as JSON or else text; repeatable (default: none)",
     )
-    tok.add_argument("--ttl", type=int, default=3600, help="seconds until exp (negative: already expired)")
-    tok.add_argument("--output", default=None, help="write the token to this file (a token file, no newline)")
+    tok.add_argument(
+        "--ttl",
+        type=int,
+        default=3600,
+        help="seconds until exp; negative: already expired (default: %(default)s)",
+    )
+    tok.add_argument(
+        "--output",
+        default=None,
+        help="write the token to this file, with no newline, as a token file (default: print it)",
+    )
     tok.add_argument("--data-dir", default=None, help=data_help)
     keys = commands.add_parser("jwks", help="print the issuer's JWKS (declare it as the provider's Jwks)")
     keys.add_argument("--issuer", required=True, help="issuer URL")

@@ -105,7 +105,8 @@ def test_header_timeout_is_an_option() -> None:
     )
     text = " ".join(shown.stdout.split())
     assert (
-        "--header-timeout SECONDS close a connection whose request headers" in text and "default 20)" in text
+        "--header-timeout SECONDS close a connection whose request headers" in text
+        and "(default: 20)" in text
     )
     refused = subprocess.run(
         [sys.executable, "-m", "monban.cli", "serve", "--header-timeout", "0"], capture_output=True, text=True

@@ -25,6 +25,8 @@ def test_every_subcommand_has_a_handler_and_a_summary() -> None:
             "simulate",
             "revoke-role-sessions",
             "revoke-session",
+            "rotate-master-key",
+            "oidc",
         }
     )
     text = parser.format_help()
@@ -33,15 +35,33 @@ def test_every_subcommand_has_a_handler_and_a_summary() -> None:
     assert "monban COMMAND --help" in text
 
 
-@pytest.mark.parametrize("name", ["serve", "simulate", "revoke-role-sessions", "revoke-session"])
+def _leaves(parser: argparse.ArgumentParser, name: str) -> dict[str, argparse.ArgumentParser]:
+    """Every command that runs something, nested ones (``oidc token``) included."""
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        return {name: parser}
+    found: dict[str, argparse.ArgumentParser] = {}
+    for child, sub in subs[0].choices.items():
+        found.update(_leaves(sub, f"{name} {child}".strip()))
+    return found
+
+
+LEAVES = _leaves(build_parser()[0], "")
+
+
+def test_every_command_is_walked() -> None:
+    assert {"serve", "simulate", "rotate-master-key", "oidc token", "oidc jwks"} <= set(LEAVES)
+
+
+@pytest.mark.parametrize("name", sorted(LEAVES))
 def test_every_argument_is_described_with_its_default(name: str) -> None:
-    parser = _subcommands()[name]
+    parser = LEAVES[name]
     for action in parser._actions:
         if isinstance(action, argparse._HelpAction):
             continue
         assert action.help, (name, action.dest)
         optional = bool(action.option_strings) or action.nargs == "?"
-        if optional:
+        if optional and action.required is False:
             assert "(default: " in action.help, (name, action.dest, action.help)
 
 
