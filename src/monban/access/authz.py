@@ -240,12 +240,17 @@ def decide_by_resource_policy(
     resource: str,
     resource_policy: NamedPolicy,
     extra_context: Mapping[str, str | Sequence[str] | None],
+    claims: Mapping[str, str | Sequence[str] | None],
     request_action: str | None = None,
 ) -> Decision:
     """The Decision for a principal that holds no identity policies (a web identity: STS API
     reference, AssumeRoleWithWebIdentity is unsigned and "the role's trust policy" alone decides),
-    with the request's keys as AWS offers them for ``action`` (:func:`offered_keys`)."""
+    with the request's keys as AWS offers them for ``action`` (:func:`offered_keys`) and the
+    identity provider's ``claims`` as they are (IAM User Guide, "Available keys for AWS web
+    identity federation": ``<provider>:sub``…, keys of the provider, of which the Service
+    Authorization Reference names only some: not ``token.actions.githubusercontent.com:sub``)."""
     keys = offered_keys(action, resource, extra_context, request_action)
+    keys.update(claims)
     request = AuthzRequest(
         principal=principal,
         action=action,

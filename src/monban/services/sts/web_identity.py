@@ -169,7 +169,9 @@ def _authorize(
     if role is None or policy is None:
         raise AwsError("AccessDenied", DENIED)
     for action in actions:
-        decision = decide_by_resource_policy(principal, call.info, action, role.arn, policy, values, ACTION)
+        decision = decide_by_resource_policy(
+            principal, call.info, action, role.arn, policy, values, provider_keys(token), ACTION
+        )
         if not decision.allowed:
             raise AwsError("AccessDenied", DENIED)
 
@@ -214,7 +216,6 @@ def assume_role_with_web_identity(call: QueryCall) -> Result:
     with call.read() as session:
         role = find_role(session, request.role_arn)
     values: dict[str, Any] = trust_context(request, role, tags, transitive, source)
-    values.update(provider_keys(token))
     values["aws:FederatedProvider"] = token.provider.arn
     actions = [ACTION] + (["sts:TagSession"] if tags else []) + (["sts:SetSourceIdentity"] if source else [])
     _authorize(call, token, role, values, actions)
