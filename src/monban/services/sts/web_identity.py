@@ -22,9 +22,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from monban.access.context import request_context
-from monban.access.principal import ANONYMOUS
-from monban.policy import AuthzRequest, MalformedPolicyDocument, NamedPolicy, PolicySet, Principal, evaluate
+from monban.access.authz import decide_by_resource_policy
+from monban.policy import MalformedPolicyDocument, NamedPolicy, Principal
 from monban.protocol.errors import AwsError
 from monban.protocol.query import QueryParams
 from monban.services.query import Operation, QueryCall, Result, register
@@ -157,7 +156,8 @@ def provider_keys(token: VerifiedToken) -> dict[str, str | list[str] | None]:
 def _authorize(
     call: QueryCall, token: VerifiedToken, role: RoleRecord | None, values: dict[str, Any], actions: list[str]
 ) -> None:
-    """The trust policy alone decides (a web identity holds no identity policies)."""
+    """The trust policy alone decides (a web identity holds no identity policies); sts:TagSession
+    and sts:SetSourceIdentity see the keys of the AssumeRoleWithWebIdentity request too."""
     provider = token.provider
     principal = Principal("FederatedUser", provider.arn.split(":")[4], provider.arn, provider.arn)
     policy: NamedPolicy | None = None
@@ -166,17 +166,13 @@ def _authorize(
             policy = trust_policy(role)
         except MalformedPolicyDocument:  # validated on write; a stale document trusts nobody
             policy = None
+    if role is None or policy is None:
+        raise AwsError("AccessDenied", DENIED)
     for action in actions:
-        request = AuthzRequest(
-            principal=principal,
-            action=action,
-            resource=role.arn if role is not None else "",
-            resource_account=principal.account,
-            context=request_context(ANONYMOUS, call.info, values),
-            resource_policy=policy,
-            is_trust_policy=True,
+        decision = decide_by_resource_policy(
+            principal, call.info, action, role.arn, policy, values, provider_keys(token), ACTION
         )
-        if role is None or policy is None or not evaluate(request, PolicySet()).allowed:
+        if not decision.allowed:
             raise AwsError("AccessDenied", DENIED)
 
 
@@ -220,7 +216,6 @@ def assume_role_with_web_identity(call: QueryCall) -> Result:
     with call.read() as session:
         role = find_role(session, request.role_arn)
     values: dict[str, Any] = trust_context(request, role, tags, transitive, source)
-    values.update(provider_keys(token))
     values["aws:FederatedProvider"] = token.provider.arn
     actions = [ACTION] + (["sts:TagSession"] if tags else []) + (["sts:SetSourceIdentity"] if source else [])
     _authorize(call, token, role, values, actions)
