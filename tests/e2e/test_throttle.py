@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -130,6 +131,24 @@ def test_a_request_that_fails_authentication_spends_nobodys_budget(limited: Serv
         with pytest.raises(ClientError) as caught:
             forged.get_caller_identity()
         assert caught.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+
+
+def test_unsigned_requests_share_one_bucket(limited: Server) -> None:
+    """Unsigned S3 calls are refused (the bucket is private) until their one shared bucket is
+    spent, then answered SlowDown: no unsigned input picks an account to charge."""
+    anonymous = boto3.client(
+        "s3",
+        endpoint_url=limited.endpoint,
+        region_name=REGION,
+        config=Config(signature_version=UNSIGNED, retries={"mode": "standard", "max_attempts": 1}),
+    )
+    codes = []
+    for _ in range(TRIES):
+        with pytest.raises(ClientError) as caught:
+            anonymous.list_objects_v2(Bucket="assume-role-test-bucket")
+        codes.append(caught.value.response["Error"]["Code"])
+    assert "AccessDenied" in codes
+    assert "SlowDown" in codes
 
 
 def test_off_by_default(server: Server) -> None:
