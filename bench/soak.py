@@ -27,10 +27,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import boto3
-from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -46,6 +42,7 @@ from bench.common import (
     signed,
 )
 from bench.common import signed_query as query
+from bench.s3_bench import _client
 
 BODY = (b"monban-soak-" * 400)[:4096]
 BUCKET = "soak"
@@ -59,19 +56,6 @@ MIX = (
     ("S3 GetObject", 3),
     ("IAM write", 1),
 )
-
-
-def _client(service: str, endpoint: str, key: tuple[str, str], token: str | None = None) -> Any:
-    config = Config(s3={"addressing_style": "path"}, retries={"mode": "standard", "max_attempts": 5})
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=key[0],
-        aws_secret_access_key=key[1],
-        aws_session_token=token,
-        config=config,
-    )
 
 
 @dataclass

@@ -36,15 +36,7 @@ def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def _client(server: Server, service: str, account: str, retries: dict[str, Any]) -> Any:
-    key = server.roots[account]
-    return boto3.client(
-        service,
-        endpoint_url=server.endpoint,
-        region_name=REGION,
-        aws_access_key_id=key[0],
-        aws_secret_access_key=key[1],
-        config=Config(retries=retries),  # type: ignore[arg-type]
-    )
+    return server.client(service, account=account, retries=retries)
 
 
 def _no_retries(server: Server, service: str, account: str) -> Any:
