@@ -239,6 +239,19 @@ def audit_size(data_dir: Path) -> int | None:
     return sum(p.stat().st_size for p in files) if files else None
 
 
+def series(samples: list[tuple[float, list[float]]], every: float) -> list[str]:
+    """One sample per ``every`` seconds (and the last), as ``seconds: total MiB``."""
+    picked, due = [], 0.0
+    for at, values in samples:
+        if at >= due:
+            picked.append(f"{at:.0f}: {sum(values):.1f}")
+            due = at + every
+    last_at, last = samples[-1]
+    if not picked[-1].startswith(f"{last_at:.0f}:"):
+        picked.append(f"{last_at:.0f}: {sum(last):.1f}")
+    return picked
+
+
 def report(totals: Totals, sampler: Sampler, audit: int | None, minutes: float) -> list[str]:
     errors = sum(totals.statuses.values()) + totals.socket_errors
     lines = [
@@ -256,6 +269,7 @@ def report(totals: Totals, sampler: Sampler, audit: int | None, minutes: float) 
             f"worker {i + 1} RSS MiB: after warm-up {first[i]:.1f}, peak {peaks[i]:.1f}, end {last[i]:.1f} "
             f"(growth {last[i] - first[i]:+.1f})"
         )
+    lines.append("both workers' RSS MiB over time (s: MiB): " + ", ".join(series(sampler.samples, 60.0)))
     third = len(sampler.samples) // 3 or 1
     for label, part in (("first third", sampler.samples[:third]), ("last third", sampler.samples[-third:])):
         mean = sum(sum(s[1]) for s in part) / len(part)
