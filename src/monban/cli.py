@@ -14,6 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
+from monban.access.throttle import AWS_PRESET, parse_limits
 from monban.admin import DATA_DIR_HELP, add_admin_commands
 from monban.oidc_issuer import add_oidc_commands
 from monban.settings import DEFAULT_PORT, HEADER_TIMEOUT, Settings, default_data_dir
@@ -73,6 +74,17 @@ def _serve_args(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="PEM file of CA certificates trusted for OIDC issuers' discovery (default: the system's)",
     )
     p.add_argument(
+        "--throttle",
+        type=throttle_spec,
+        default=None,
+        metavar="LIMITS",
+        help="per-account request-rate limits, answered as AWS does (IAM/STS: Throttling, 400; S3: "
+        "SlowDown, 503): CLASS=RATE[:BURST] per second, comma-separated, CLASS one of sts, iam, "
+        "s3-read, s3-write; 'aws' is AWS's figures, " + AWS_PRESET + " (IAM's is an example: AWS "
+        "publishes none). Keyed on the authenticated account; unsigned requests share one bucket. "
+        "Each worker enforces 1/N of the limits (default: no limits)",
+    )
+    p.add_argument(
         "--log-level",
         default="warning",
         choices=LOG_LEVELS,
@@ -86,6 +98,15 @@ def seconds(text: str) -> float:
     if not 0 < value < 86400:
         raise argparse.ArgumentTypeError(f"{text}: give a number of seconds above 0 and below 86400")
     return value
+
+
+def throttle_spec(text: str) -> str:
+    """A --throttle value, checked here so that a typo is a usage error, not a worker's crash."""
+    try:
+        parse_limits(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -134,6 +155,7 @@ def serve(args: argparse.Namespace) -> int:
             min_session_seconds=args.min_session_seconds,
             header_timeout=args.header_timeout,
             oidc_ca_bundle=args.oidc_ca_bundle,
+            throttle=args.throttle or "",
         )
         with serving(settings.data_dir):  # no master key rotation meanwhile (admin.py)
             try:

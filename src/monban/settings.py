@@ -34,6 +34,7 @@ class Settings:
     cache_seconds: float = 1.0  # how long a worker trusts its cached IAM generation / revocations
     header_timeout: float = HEADER_TIMEOUT
     oidc_ca_bundle: Path | None = None  # CA certificates for OIDC discovery (default: the system's)
+    throttle: str = ""  # per-account rate limits (access/throttle.py); empty: none
 
     @property
     def database(self) -> str:

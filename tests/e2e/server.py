@@ -43,7 +43,8 @@ class Server:
         account: str | None = None,
         **config: Any,
     ) -> Any:
-        """A boto3 client signed with ``key`` (default: the root key of ``account`` or the first)."""
+        """A boto3 client signed with ``key`` (default: the root key of ``account`` or the first);
+        it does not retry unless ``retries`` in ``config`` says otherwise."""
         if key is None:
             key = self.roots[account] if account else next(iter(self.roots.values()))
         return boto3.client(
@@ -53,7 +54,7 @@ class Server:
             aws_access_key_id=key[0],
             aws_secret_access_key=key[1],
             aws_session_token=token,
-            config=Config(retries={"max_attempts": 1}, **config),
+            config=Config(**{"retries": {"max_attempts": 1}, **config}),  # no retries unless asked
         )
 
     def stop(self) -> None:

@@ -27,6 +27,7 @@ from typing import Generic, ParamSpec, TypeVar, cast
 from sqlalchemy import select
 
 from monban.access.principal import OpenedToken
+from monban.access.throttle import throttle_from
 from monban.credentials.keyring import KeyRing
 from monban.settings import Settings
 from monban.sigv4 import SigningKeyCache
@@ -167,6 +168,7 @@ class AppState:
         self.entity_cache: LruCache[tuple[object, ...], object] = LruCache(10_000)
         self.session_tokens: LruCache[tuple[str, str], OpenedToken] = LruCache(2048)
         self.signing_keys = SigningKeyCache()
+        self.throttle = throttle_from(settings.throttle, settings.workers)  # None: no limits
         self._threads = ThreadPoolExecutor(DB_THREADS, thread_name_prefix="monban-db")
         # The writers of one worker take turns here rather than in SQLite's busy handler, whose
         # back-off sleeps (up to 100 ms each) would make the tail latency of concurrent writes.

@@ -21,6 +21,7 @@ from monban import sigv4
 from monban.access.auth import authenticate
 from monban.access.principal import Caller, RequestInfo, request_info
 from monban.access.state import AppState
+from monban.access.throttle import ANONYMOUS_KEY, Admission, admit_query
 from monban.protocol.errors import AwsError
 from monban.protocol.numbers import parse_integer
 from monban.protocol.query import QueryParams, decode_form
@@ -92,8 +93,11 @@ def handle_query(
     params: Mapping[str, str],
     body: bytes,
     info: RequestInfo,
+    admission: Admission,
 ) -> QueryResponse:
-    """One IAM or STS request, start to finish (but the last-use note of its key)."""
+    """One IAM or STS request, start to finish (but the last-use note of its key). With
+    ``--throttle``, an authenticated request is charged to its account (``admission`` makes a
+    call that moves to a database thread pay once)."""
     namespace = NAMESPACES[service]
     action = params.get("Action")
     rid = info.request_id
@@ -101,6 +105,9 @@ def handle_query(
         operation = _operation(service, action, params.get("Version"))
         caller = _caller(state, http, signed, service, body, info, operation)
         check_session_token_use(caller, service, action or "")  # GetSessionToken credentials' limits
+        if state.throttle is not None:
+            account = ANONYMOUS_KEY if caller.is_anonymous else caller.account
+            admit_query(state.throttle, service, account, admission)
         call = QueryCall(state, caller, info, action or "", QueryParams(params))
         result = operation.handler(call)
         return QueryResponse(200, query_response(action or "", result, namespace, rid), rid, caller)
@@ -125,7 +132,7 @@ async def run_query(
     last-use note of a long-term key, on a database thread when one is due."""
     operation = TABLES[service].get(params.get("Action") or "")
     run = state.run_cached if operation is not None and operation.inline else state.run_blocking
-    response = await run(handle_query, state, service, http, signed, params, body, info)
+    response = await run(handle_query, state, service, http, signed, params, body, info, Admission())
     caller = response.caller
     if caller is not None and caller.access_key_id is not None and key_use_due(state, caller):
         await state.run_blocking(record_key_use, state, caller.access_key_id, info, service)

@@ -22,6 +22,7 @@ from monban import sigv4
 from monban.access.auth import identify, valid_region
 from monban.access.principal import ANONYMOUS, Caller, RequestInfo, request_info
 from monban.access.state import AppState
+from monban.access.throttle import ANONYMOUS_KEY, admit_s3
 from monban.protocol.errors import AwsError
 from monban.protocol.xml import s3_error
 from monban.services.s3 import buckets, complete, copy, listing, multipart, objects, policy, uploads  # noqa: F401
@@ -181,6 +182,8 @@ async def _dispatch(
         raise from_sigv4(exc, None, presigned=_presigned(http), region=state.settings.region) from exc
     info = request_info(scope, http, signed, request_id, state.settings.region)
     caller, secret = await state.run_cached(authenticate, state, http, signed, info)
+    if state.throttle is not None:  # charged to the authenticated account (access/throttle.py)
+        admit_s3(state.throttle, http.method, ANONYMOUS_KEY if caller.is_anonymous else caller.account)
     _check_names(where)
     call = S3Call(
         state, _body(receive), http, signed, caller, secret, info, where, _blobs(state.settings.data_dir)

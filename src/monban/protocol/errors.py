@@ -97,6 +97,7 @@ ERRORS: Mapping[str, tuple[int, str]] = {
     "InternalError": (500, "Receiver"),
     "OperationAborted": (409, "Sender"),
     "MetadataTooLarge": (400, "Sender"),
+    "SlowDown": (503, "Receiver"),
 }
 
 
