@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-import http.client
 import json
 import socket
 import urllib.parse
@@ -185,23 +184,18 @@ def test_mangled_authorization(target: tuple[Server, str], part: str, junk: str,
         headers["Authorization"] = mangle_authorization(headers["Authorization"], part, junk)
     else:
         headers[part] = junk
-    headers = {k: v.encode("utf-8", "surrogateescape").decode("latin-1") for k, v in headers.items()}
-    try:
-        answer = _send(server, "GET" if s3 else "POST", f"/{name}/k" if s3 else "/", headers, s3)
-    except (
-        ValueError,
-        http.client.InvalidURL,
-        UnicodeEncodeError,
-    ) as error:  # http.client refuses to send it: nothing to test
-        pytest.skip(f"not sendable: {error}")
+    method, path = ("GET", f"/{name}/k") if s3 else ("POST", "/")
+    body = b"" if s3 else b"Action=ListUsers&Version=2010-05-08"
+    headers = {k: v for k, v in headers.items() if k.lower() != "content-length"}
+    headers.setdefault("Host", urllib.parse.urlsplit(server.endpoint).netloc)  # as signed
+    head = f"{method} {path} HTTP/1.1\r\nConnection: close\r\n"
+    head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + f"Content-Length: {len(body)}\r\n\r\n"
+    answer = exchange(server, head.encode("utf-8", "surrogatepass") + body)
+    if answer is None:  # dropped as malformed: a refusal
+        return
     assert answer < 500, (part, junk, answer)
     if part in AUTH_PARTS and part != "separator":  # a signature that no longer holds: refused
         assert answer >= 400, (part, junk, answer)
-
-
-def _send(server: Server, method: str, path: str, headers: dict[str, str], s3: bool) -> int:
-    body = b"" if s3 else b"Action=ListUsers&Version=2010-05-08"
-    return send(server, method, path, headers, body).status
 
 
 PRESIGNED = ["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders"]
