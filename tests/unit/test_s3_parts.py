@@ -209,7 +209,9 @@ def test_bootstrap_buckets_are_idempotent(tmp_path: Path) -> None:
     db.dispose()
 
 
-def test_sweep_removes_only_stale_temporaries(tmp_path: Path) -> None:
+def test_sweep_removes_only_temporaries_no_writer_holds(tmp_path: Path) -> None:
+    """A closed temporary (as a killed writer's: the kernel drops its lock) goes; a live one stays,
+    however old."""
     import os
 
     from monban.services.s3.storage import sweep_temporaries
@@ -217,7 +219,7 @@ def test_sweep_removes_only_stale_temporaries(tmp_path: Path) -> None:
     store = BlobStore(tmp_path)
     stale, fresh = store.create(), store.create()
     stale.handle.close()
-    os.utime(stale.temp, (0, 0))
+    os.utime(fresh.temp, (0, 0))
     assert sweep_temporaries(tmp_path) == 1
     assert not stale.temp.exists() and fresh.temp.exists()
     fresh.discard()

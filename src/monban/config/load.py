@@ -54,6 +54,8 @@ BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 MAX_MANAGED = 10  # managed policies per user, group or role (IAM quotas)
 MAX_GROUPS = 10  # groups per user
 MAX_KEYS = 2  # access keys per user
+MAX_VALUES = 100_000  # values in a bootstrap file once YAML's aliases are expanded
+MAX_DEPTH = 64  # nesting of its values
 
 
 class Problem(Exception):
@@ -560,4 +562,30 @@ def load_bootstrap(path: Path | str) -> Bootstrap:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise BootstrapError(source, [f"not valid YAML: {exc}"]) from exc
+    except RecursionError as exc:  # PyYAML's composer recurses once per level of nesting
+        raise BootstrapError(source, [f"nested more than {MAX_DEPTH} levels deep"]) from exc
+    problem = _unbounded(data)
+    if problem:
+        raise BootstrapError(source, [problem])
     return parse_bootstrap(data, source)
+
+
+def _unbounded(data: Any) -> str | None:
+    """What makes decoded YAML too big to walk, None if nothing: aliases expand to shared values,
+    so a few lines can stand for billions of values (an alias bomb) or for a value that contains
+    itself; the validators below walk (and ``json.dumps``) the expansion."""
+    count = 0
+    stack: list[tuple[Any, tuple[int, ...]]] = [(data, ())]
+    while stack:
+        value, above = stack.pop()
+        count += 1
+        if count > MAX_VALUES:
+            return f"more than {MAX_VALUES} values once its aliases are expanded"
+        if isinstance(value, dict | list):
+            if id(value) in above:
+                return "a value contains itself (a recursive alias)"
+            if len(above) >= MAX_DEPTH:
+                return f"nested more than {MAX_DEPTH} levels deep"
+            inner = (*above, id(value))
+            stack.extend((item, inner) for item in (value.values() if isinstance(value, dict) else value))
+    return None

@@ -3,9 +3,12 @@
 A blob is written to ``objects/tmp/<id>`` and renamed into place (``os.replace``, atomic on one
 file system) once complete and verified; the metadata row that makes it visible is committed after.
 A body that arrived whole, verified before its file exists, is written at its final name in one
-go (``BlobStore.put``). A crash therefore leaves at worst an unreferenced file, never a partial
-object. User-supplied keys never reach a path: ``a/../../etc`` is a database key, its bytes live
-under a random id.
+go (``BlobStore.put``). Either way the file's bytes and then its folder's entry are fsync'd
+before the row commits (so before the write is acknowledged): a power loss after the answer cannot
+leave a row naming a missing or short file. A crash therefore leaves at worst an unreferenced
+file, never a partial object; a temporary left by a crash is removed at the next start.
+User-supplied keys never reach a path: ``a/../../etc`` is a database key, its bytes live under a
+random id.
 
 Files are 0600 and folders 0700 (``store/datadir.py``), whatever the umask.
 
@@ -16,11 +19,11 @@ the object's row). Readers take both kinds alike (``read``, ``open_range``); ``d
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import re
 import secrets
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,6 +105,8 @@ class BlobStore:
         except FileNotFoundError:
             os.makedirs(self._tmp, 0o700, exist_ok=True)
             fd = os.open(temp, _NEW_FILE, 0o600)
+        # held while this process lives: ``sweep_temporaries`` removes only files nobody holds
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return BlobWriter(self, blob_id, temp, os.fdopen(fd, "wb"))
 
     def put(self, data: bytes) -> Segment:
@@ -116,19 +121,27 @@ class BlobStore:
         try:
             fd = os.open(final, _NEW_FILE, 0o600)
         except FileNotFoundError:  # the first blob of its ``<id[:2]>`` folder
-            os.makedirs(os.path.dirname(final), 0o700, exist_ok=True)
+            self.make_folder(os.path.dirname(final))
             fd = os.open(final, _NEW_FILE, 0o600)
         try:
             with memoryview(data) as view:
                 written = 0
                 while written < len(view):
                     written += os.write(fd, view[written:])
+            os.fsync(fd)
         except BaseException:
             os.close(fd)
             os.unlink(final)
             raise
         os.close(fd)
+        fsync_folder(os.path.dirname(final))
         return Segment(blob_id, len(data))
+
+    def make_folder(self, folder: str) -> None:
+        """A new ``<id[:2]>`` folder (and ``objects`` the first time), their entries made durable."""
+        os.makedirs(folder, 0o700, exist_ok=True)
+        fsync_folder(self._root)
+        fsync_folder(os.path.dirname(self._root))
 
     def delete(self, blob_ids: Iterable[str]) -> None:
         for blob_id in blob_ids:
@@ -200,13 +213,18 @@ class BlobWriter:
         self.size += len(data)
 
     def commit(self) -> Segment:
+        """The blob at its final name, its bytes and the rename durable (fsync of the file, then of
+        the folder it now lives in)."""
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
         self.handle.close()
         final = self.store.file(self.blob_id)
         try:
             os.replace(self._temp, final)
         except FileNotFoundError:  # the first blob of its ``<id[:2]>`` folder
-            os.makedirs(os.path.dirname(final), 0o700, exist_ok=True)
+            self.store.make_folder(os.path.dirname(final))
             os.replace(self._temp, final)
+        fsync_folder(os.path.dirname(final))
         return Segment(self.blob_id, self.size)
 
     def discard(self) -> None:
@@ -249,6 +267,16 @@ class RangeReader:
         self._handles = []
 
 
+def fsync_folder(folder: str) -> None:
+    """Make the entries of ``folder`` (a file created or renamed into it) durable: POSIX asks
+    an fsync of the directory itself for that, as the file's own fsync covers only its bytes."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _pread(path: str, offset: int, length: int) -> bytes:
     """``length`` bytes of file ``path`` from ``offset`` (OSError when the file is shorter)."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
@@ -264,19 +292,31 @@ def _pread(path: str, offset: int, length: int) -> bytes:
         os.close(fd)
 
 
-def sweep_temporaries(data_dir: Path, older_than: float = 3600.0) -> int:
-    """Remove upload temp files untouched for ``older_than`` seconds (left by a crash); their count.
+def sweep_temporaries(data_dir: Path) -> int:
+    """Remove the upload temporaries no live writer holds (a crashed process's); their count.
 
-    Meant for start-up: a live upload writes its temp file continuously, so it is never this old.
+    A writer holds an exclusive ``flock`` on its temporary from creation to commit or discard, and
+    the kernel drops it when the process dies, SIGKILL included: a file whose lock can be taken is
+    a dead upload's. Live uploads (of this server's workers or of another on the same data dir)
+    are left alone. Run at start-up.
     """
     tmp = Path(data_dir) / "objects" / "tmp"
     if not tmp.is_dir():
         return 0
-    limit = time.time() - older_than
     removed = 0
     for path in tmp.iterdir():
-        with contextlib.suppress(FileNotFoundError):
-            if path.stat().st_mtime < limit:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # a live upload
+            continue
+        else:
+            with contextlib.suppress(FileNotFoundError):
                 path.unlink()
                 removed += 1
+        finally:
+            os.close(fd)
     return removed

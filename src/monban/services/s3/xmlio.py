@@ -2,8 +2,10 @@
 
 Responses: a dict becomes child elements in order, a list repeats its element name (S3 has no
 ``<member>`` wrappers: ``{"Contents": [a, b]}`` is two ``<Contents>``), None is left out, booleans
-are ``true``/``false``. Requests are parsed with the standard library's expat parser (no external
-entities; bounded sizes are enforced by the caller).
+are ``true``/``false``. Requests are parsed with the standard library's expat parser, as UTF-8 text
+only (S3's request documents are UTF-8) with no DTD at all: a ``<!DOCTYPE`` or ``<!ENTITY``, in
+whatever encoding it was hidden, is MalformedXML, so no entity is ever expanded. Bounded sizes are
+enforced by the caller.
 """
 
 from __future__ import annotations
@@ -55,11 +57,20 @@ def _local(tag: str) -> str:
 
 
 def parse(body: bytes, root: str) -> ET.Element:
-    """The root element of a request document; MalformedXML unless it is ``root``."""
-    if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
+    """The root element of a request document; MalformedXML unless it is ``root``.
+
+    The body must be UTF-8 (strict) without NUL, which XML 1.0 forbids anyway: a document in
+    UTF-16 or UTF-32 (whose ASCII characters all carry NUL bytes, and which could hide a DTD from
+    the check, ``<!DOCTYPE`` never appearing as such in its bytes) is refused before the parser.
+    """
+    try:
+        content = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise malformed_xml() from exc
+    if "<!DOCTYPE" in content or "<!ENTITY" in content or "\x00" in content:
         raise malformed_xml()
     try:
-        element = ET.fromstring(body)
+        element = ET.fromstring(content)
     except ET.ParseError as exc:
         raise malformed_xml() from exc
     if _local(element.tag) != root:
