@@ -73,6 +73,23 @@ def _serve_args(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="PEM file of CA certificates trusted for OIDC issuers' discovery (default: the system's)",
     )
     p.add_argument(
+        "--audit-max-bytes",
+        type=int,
+        default=Settings.audit_max_bytes,
+        metavar="N",
+        help="rotate the audit trail (DATA_DIR/audit/audit.log) beyond this size (default: %(default)s)",
+    )
+    p.add_argument(
+        "--audit-files",
+        type=int,
+        default=Settings.audit_files,
+        metavar="N",
+        help="rotated audit files kept, audit.log.1 … audit.log.N; 0 writes no file (default: %(default)s)",
+    )
+    p.add_argument(
+        "--audit-stdout", action="store_true", help="print each audit record on stdout too (default: off)"
+    )
+    p.add_argument(
         "--log-level",
         default="warning",
         choices=LOG_LEVELS,
@@ -134,6 +151,9 @@ def serve(args: argparse.Namespace) -> int:
             min_session_seconds=args.min_session_seconds,
             header_timeout=args.header_timeout,
             oidc_ca_bundle=args.oidc_ca_bundle,
+            audit_max_bytes=args.audit_max_bytes,
+            audit_files=args.audit_files,
+            audit_stdout=args.audit_stdout,
         )
         with serving(settings.data_dir):  # no master key rotation meanwhile (admin.py)
             try:
