@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from monban.admin import DATA_DIR_HELP, add_admin_commands
+from monban.audit_cli import add_audit_command
 from monban.oidc_issuer import add_oidc_commands
 from monban.settings import DEFAULT_PORT, HEADER_TIMEOUT, Settings, default_data_dir
 
@@ -221,6 +222,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argpars
     commands: dict[str, Callable[[argparse.Namespace], int]] = {"serve": serve, "simulate": simulate}
     commands.update(add_admin_commands(sub))  # revoke-role-sessions, revoke-session, rotate-master-key
     commands.update(add_oidc_commands(sub))  # oidc token, oidc jwks (monban.oidc_issuer)
+    commands.update(add_audit_command(sub, DATA_DIR_HELP))  # audit (monban.audit_cli)
     return parser, commands
 
 

@@ -5,7 +5,7 @@ parameters, its result or error) and queues it; the audit thread turns it into t
 (``cloudtrail_record``). What is never written: secret access keys, session tokens, passwords,
 private keys, MFA codes, web identity tokens and SAML assertions (their place holds
 ``HIDDEN_DUE_TO_SECURITY_REASONS``, CloudTrail's own word for a value it withholds). Read-only calls
-carry no ``responseElements`` (CloudTrail records null for them). A denial carries monban's reason
+carry no ``responseElements`` (CloudTrail records null for them) but those that issue credentials. A denial carries monban's reason
 in ``additionalEventData.denial``: the decision, the stage, and the statements that decided it.
 """
 
@@ -40,6 +40,9 @@ SECRETS = frozenset(
     }
 )
 READ_PREFIXES = ("Get", "List", "Describe", "Simulate", "Lookup", "Head", "Decode", "AssumeRole")
+# read-only calls whose answer CloudTrail still records: those that issue credentials (their
+# credentials' key id and expiry; the secret and the token never)
+ISSUING = ("AssumeRole", "GetSessionToken", "GetFederationToken")
 _IDENTITY_TYPES = {
     "Account": "Root",
     "User": "IAMUser",
@@ -180,7 +183,8 @@ def _record(call: AuditCall) -> dict[str, Any]:
         record["errorCode"] = error.code
         record["errorMessage"] = error.message
     record["requestParameters"] = scrub(call.params) or None
-    record["responseElements"] = None if read_only or error is not None else scrub(call.result)
+    shown = error is None and (not read_only or call.name.startswith(ISSUING))
+    record["responseElements"] = scrub(call.result) if shown else None
     extra = dict(call.extra)
     if error is not None and error.code.startswith("AccessDenied"):
         extra["denial"] = (
