@@ -5,8 +5,9 @@ parameters, its result or error) and queues it; the audit thread turns it into t
 (``cloudtrail_record``). What is never written: secret access keys, session tokens, passwords,
 private keys, MFA codes, web identity tokens and SAML assertions (their place holds
 ``HIDDEN_DUE_TO_SECURITY_REASONS``, CloudTrail's own word for a value it withholds). Read-only calls
-carry no ``responseElements`` (CloudTrail records null for them) but those that issue credentials. A denial carries monban's reason
-in ``additionalEventData.denial``: the decision, the stage, and the statements that decided it.
+carry no ``responseElements`` (CloudTrail records null for them) but those that issue credentials.
+A denial carries monban's reason in ``additionalEventData.denial``: the decision, the stage, and the
+statements that decided it.
 """
 
 from __future__ import annotations
@@ -83,17 +84,26 @@ def denial_reason(action: str, resource: str, decision: Decision) -> dict[str, o
     }
 
 
+_CAMEL: dict[str, str] = {}
+
+
 def lower_camel(name: str) -> str:
-    return name[:1].lower() + name[1:]
+    """``UserName`` → ``userName`` (memoised: the same few hundred member names recur)."""
+    camel = _CAMEL.get(name)
+    if camel is None:
+        camel = name[:1].lower() + name[1:]
+        if len(_CAMEL) < 4096:
+            _CAMEL[name] = camel
+    return camel
 
 
 def scrub(value: Any) -> Any:
     """``value`` with lower-camel member names and every secret member hidden."""
-    if isinstance(value, Mapping):
+    if isinstance(value, dict | Mapping):
         return {
             lower_camel(str(k)): HIDDEN if str(k).lower() in SECRETS else scrub(v) for k, v in value.items()
         }
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, list | tuple):
         return [scrub(v) for v in value]
     if isinstance(value, datetime):
         return _time(value)

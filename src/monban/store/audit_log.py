@@ -98,7 +98,10 @@ class AuditLog:
         self._fd = -1
 
     def put(self, record: object) -> None:
-        """Queue one record (the only cost on the request path)."""
+        """Queue one record (the only cost on the request path); nothing when there is nowhere to
+        write it (``files`` 0 and no stdout)."""
+        if self.files <= 0 and not self.to_stdout:
+            return
         if self._thread is None:
             self._start()
         self._queue.put(record)
