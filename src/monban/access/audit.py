@@ -114,7 +114,8 @@ def _time(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _event_id() -> str:
+def event_id() -> str:
+    """A random (version 4) UUID, as CloudTrail's eventID and the JSON protocol's request ids."""
     h = os.urandom(16).hex()
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
 
@@ -169,8 +170,8 @@ def cloudtrail_records(call: AuditCall) -> list[dict[str, Any]]:
     if call.recipient is None or recipient == own or not own.isdigit():
         record["recipientAccountId"] = recipient or None
         return [record]
-    shared = _event_id()
-    other = {**record, "eventID": _event_id(), "recipientAccountId": recipient, "sharedEventID": shared}
+    shared = event_id()
+    other = {**record, "eventID": event_id(), "recipientAccountId": recipient, "sharedEventID": shared}
     record.update(recipientAccountId=own, sharedEventID=shared)
     return [record, other]
 
@@ -204,7 +205,7 @@ def _record(call: AuditCall) -> dict[str, Any]:
         record["additionalEventData"] = extra
     record.update(
         requestID=info.request_id,
-        eventID=_event_id(),
+        eventID=event_id(),
         readOnly=read_only,
         eventType="AwsApiCall",
         managementEvent=not call.data_event,

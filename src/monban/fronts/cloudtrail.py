@@ -12,13 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
 from monban import sigv4
-from monban.access.audit import AuditCall
+from monban.access.audit import AuditCall, event_id
 from monban.access.auth import authenticate
 from monban.access.principal import Caller, RequestInfo, request_info
 from monban.access.state import AppState
@@ -103,16 +102,11 @@ def _handle(
     return lookup_events(state, caller, info, request)
 
 
-def _request_id() -> str:
-    h = os.urandom(16).hex()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
-
-
 async def serve_cloudtrail(
     state: AppState, scope: Scope, receive: Receive, send: Send, http: sigv4.HttpRequest
 ) -> None:
     """One CloudTrail request, answered in JSON, and its audit record."""
-    rid = _request_id()
+    rid = event_id()
     status, answer = 200, {}
     seen: dict[str, Any] = {}
     error: AwsError | None = None

@@ -29,9 +29,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from monban.store.datadir import AUDIT
+
 log = logging.getLogger("monban.audit")
 
-AUDIT_DIR = "audit"
 AUDIT_FILE = "audit.log"
 LOCK_FILE = "audit.lock"
 FILE_MODE = 0o600
@@ -41,7 +42,7 @@ Record = dict[str, Any]
 
 
 def audit_dir(data_dir: Path) -> Path:
-    return data_dir / AUDIT_DIR
+    return data_dir / AUDIT
 
 
 def audit_files(folder: Path) -> list[Path]:
