@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from monban.access.throttle import AWS_PRESET, parse_limits
 from monban.admin import DATA_DIR_HELP, add_admin_commands
+from monban.audit_cli import add_audit_command
 from monban.oidc_issuer import add_oidc_commands
 from monban.settings import DEFAULT_PORT, HEADER_TIMEOUT, Settings, default_data_dir
 
@@ -83,6 +84,23 @@ def _serve_args(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "s3-read, s3-write; 'aws' is AWS's figures, " + AWS_PRESET + " (IAM's is an example: AWS "
         "publishes none). Keyed on the authenticated account; unsigned requests share one bucket. "
         "Each worker enforces 1/N of the limits (default: no limits)",
+    )
+    p.add_argument(
+        "--audit-max-bytes",
+        type=int,
+        default=Settings.audit_max_bytes,
+        metavar="N",
+        help="rotate the audit trail (DATA_DIR/audit/audit.log) beyond this size (default: %(default)s)",
+    )
+    p.add_argument(
+        "--audit-files",
+        type=int,
+        default=Settings.audit_files,
+        metavar="N",
+        help="rotated audit files kept, audit.log.1 … audit.log.N; 0 writes no file (default: %(default)s)",
+    )
+    p.add_argument(
+        "--audit-stdout", action="store_true", help="print each audit record on stdout too (default: off)"
     )
     p.add_argument(
         "--log-level",
@@ -156,6 +174,9 @@ def serve(args: argparse.Namespace) -> int:
             header_timeout=args.header_timeout,
             oidc_ca_bundle=args.oidc_ca_bundle,
             throttle=args.throttle or "",
+            audit_max_bytes=args.audit_max_bytes,
+            audit_files=args.audit_files,
+            audit_stdout=args.audit_stdout,
         )
         with serving(settings.data_dir):  # no master key rotation meanwhile (admin.py)
             try:
@@ -223,6 +244,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argpars
     commands: dict[str, Callable[[argparse.Namespace], int]] = {"serve": serve, "simulate": simulate}
     commands.update(add_admin_commands(sub))  # revoke-role-sessions, revoke-session, rotate-master-key
     commands.update(add_oidc_commands(sub))  # oidc token, oidc jwks (monban.oidc_issuer)
+    commands.update(add_audit_command(sub, DATA_DIR_HELP))  # audit (monban.audit_cli)
     return parser, commands
 
 

@@ -35,6 +35,9 @@ class Settings:
     header_timeout: float = HEADER_TIMEOUT
     oidc_ca_bundle: Path | None = None  # CA certificates for OIDC discovery (default: the system's)
     throttle: str = ""  # per-account rate limits (access/throttle.py); empty: none
+    audit_max_bytes: int = 100 * 1024 * 1024  # the audit file's size before it is rotated
+    audit_files: int = 10  # rotated audit files kept (0: none written)
+    audit_stdout: bool = False  # each audit record on stdout as well
 
     @property
     def database(self) -> str:

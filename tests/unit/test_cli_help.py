@@ -27,6 +27,7 @@ def test_every_subcommand_has_a_handler_and_a_summary() -> None:
             "revoke-session",
             "rotate-master-key",
             "oidc",
+            "audit",
         }
     )
     text = parser.format_help()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 
+from monban.access.audit import denial_reason
 from monban.access.context import request_context
 from monban.access.principal import ANONYMOUS, Caller, RequestInfo
 from monban.access.state import AppState, LruCache
@@ -173,7 +174,8 @@ def authorize(
         is_trust_policy=is_trust_policy,
     )
     if not decision.allowed:
-        raise AwsError("AccessDenied", denial_message(caller, action, resource, decision))
+        reason = denial_reason(action, resource, decision)
+        raise AwsError("AccessDenied", denial_message(caller, action, resource, decision), reason=reason)
     return decision
 
 

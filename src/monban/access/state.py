@@ -26,12 +26,14 @@ from typing import Generic, ParamSpec, TypeVar, cast
 
 from sqlalchemy import select
 
+from monban.access.audit import AuditCall, cloudtrail_records
 from monban.access.principal import OpenedToken
 from monban.access.throttle import throttle_from
 from monban.credentials.keyring import KeyRing
 from monban.settings import Settings
 from monban.sigv4 import SigningKeyCache
 from monban.store.accounts import read_generation
+from monban.store.audit_log import AuditLog, audit_dir
 from monban.store.db import Database
 from monban.store.models import Account, RevokedSession
 
@@ -173,6 +175,17 @@ class AppState:
         # The writers of one worker take turns here rather than in SQLite's busy handler, whose
         # back-off sleeps (up to 100 ms each) would make the tail latency of concurrent writes.
         self.write_lock = threading.RLock()
+        self.audit_log = AuditLog(
+            audit_dir(settings.data_dir),
+            max_bytes=settings.audit_max_bytes,
+            files=settings.audit_files,
+            to_stdout=settings.audit_stdout,
+            prepare=cloudtrail_records,
+        )
+
+    def audit(self, call: AuditCall) -> None:
+        """Queue one API call's audit record (written by the audit thread: ``store/audit_log.py``)."""
+        self.audit_log.put(call)
 
     @property
     def db(self) -> Database:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from starlette.types import Receive, Scope, Send
 
 from monban import sigv4
+from monban.access.audit import AuditCall
 from monban.access.auth import authenticate
 from monban.access.principal import Caller, RequestInfo, request_info
 from monban.access.state import AppState
@@ -44,6 +45,7 @@ class QueryResponse:
     body: str
     request_id: str
     caller: Caller | None = None  # who signed it, when the call succeeded
+    audit: AuditCall | None = None  # its audit record, queued by ``run_query``
 
 
 TABLES: Mapping[str, Mapping[str, Operation]] = {"iam": IAM_OPERATIONS, "sts": STS_OPERATIONS}
@@ -101,6 +103,7 @@ def handle_query(
     namespace = NAMESPACES[service]
     action = params.get("Action")
     rid = info.request_id
+    caller: Caller | None = None
     try:
         operation = _operation(service, action, params.get("Version"))
         caller = _caller(state, http, signed, service, body, info, operation)
@@ -110,13 +113,38 @@ def handle_query(
             admit_query(state.throttle, service, account, admission)
         call = QueryCall(state, caller, info, action or "", QueryParams(params))
         result = operation.handler(call)
-        return QueryResponse(200, query_response(action or "", result, namespace, rid), rid, caller)
+        audit = _audit(service, params, info, caller, signed, result, None)
+        return QueryResponse(200, query_response(action or "", result, namespace, rid), rid, caller, audit)
     except AwsError as error:
-        return QueryResponse(error.status, query_error(error, namespace, rid), rid)
+        audit = _audit(service, params, info, caller, signed, None, error)
+        return QueryResponse(error.status, query_error(error, namespace, rid), rid, None, audit)
     except Exception:  # a bug must still answer in AWS's shape, and be logged
         log.exception("internal failure in %s %s", service, action)
         failure = AwsError("InternalFailure", "We encountered an internal error. Please try again.")
-        return QueryResponse(500, query_error(failure, namespace, rid), rid)
+        audit = _audit(service, params, info, caller, signed, None, failure)
+        return QueryResponse(500, query_error(failure, namespace, rid), rid, None, audit)
+
+
+_NOT_PARAMETERS = frozenset({"Action", "Version"})
+
+
+def _audit(
+    service: str,
+    params: Mapping[str, str],
+    info: RequestInfo,
+    caller: Caller | None,
+    signed: sigv4.SignedRequest | None,
+    result: object,
+    error: AwsError | None,
+) -> AuditCall:
+    """The audit record of one call. AssumeRole into another account is also that account's event."""
+    request = {k: v for k, v in params.items() if k not in _NOT_PARAMETERS and not k.startswith("X-Amz-")}
+    role = params.get("RoleArn", "") if service == "sts" else ""
+    fields = role.split(":", 5)
+    recipient = fields[4] if len(fields) == 6 and fields[4] else None
+    key = signed.scope.access_key_id if signed is not None else None
+    name = params.get("Action") or ""
+    return AuditCall(service, name, info, caller, key, request, result, error, recipient=recipient)
 
 
 async def run_query(
@@ -133,6 +161,8 @@ async def run_query(
     operation = TABLES[service].get(params.get("Action") or "")
     run = state.run_cached if operation is not None and operation.inline else state.run_blocking
     response = await run(handle_query, state, service, http, signed, params, body, info, Admission())
+    if response.audit is not None:
+        state.audit(response.audit)
     caller = response.caller
     if caller is not None and caller.access_key_id is not None and key_use_due(state, caller):
         await state.run_blocking(record_key_use, state, caller.access_key_id, info, service)

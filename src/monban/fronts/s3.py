@@ -19,6 +19,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope
 
 from monban import sigv4
+from monban.access.audit import AuditCall
 from monban.access.auth import identify, valid_region
 from monban.access.principal import ANONYMOUS, Caller, RequestInfo, request_info
 from monban.access.state import AppState
@@ -167,6 +168,37 @@ def _render(result: S3Result) -> Response:
     return StreamingResponse(body, result.status, headers=result.headers, media_type=result.media_type)
 
 
+class _Seen:
+    """What the audit record of an S3 request needs, as far as the request got."""
+
+    __slots__ = ("caller", "info", "key", "where")
+
+    def __init__(self) -> None:
+        self.where: Route | None = None
+        self.info: RequestInfo | None = None
+        self.caller: Caller | None = None
+        self.key: str | None = None
+
+
+# CloudTrail's data events for S3 are the object-level operations (CloudTrail User Guide, "Logging
+# data events"); bucket-level ones are management events.
+def _data_event(operation: str) -> bool:
+    return "Object" in operation or "Multipart" in operation or "Part" in operation
+
+
+def _audit(state: AppState, seen: _Seen, http: sigv4.HttpRequest, error: AwsError | None) -> None:
+    where, info = seen.where, seen.info
+    if where is None or info is None:
+        return
+    params: dict[str, str] = {"Host": http.header("host") or ""}
+    if where.bucket is not None:
+        params["bucketName"] = where.bucket
+    if where.key is not None:
+        params["key"] = where.key
+    data = _data_event(where.operation)
+    state.audit(AuditCall("s3", where.operation, info, seen.caller, seen.key, params, None, error, data))
+
+
 async def _dispatch(
     state: AppState,
     scope: Scope,
@@ -174,14 +206,17 @@ async def _dispatch(
     http: sigv4.HttpRequest,
     virtual_bucket: str | None,
     request_id: str,
+    seen: _Seen,
 ) -> Response:
-    where = route(http, virtual_bucket)
+    where = seen.where = route(http, virtual_bucket)
     try:
         signed = sigv4.parse(http)
     except sigv4.SigV4Error as exc:
         raise from_sigv4(exc, None, presigned=_presigned(http), region=state.settings.region) from exc
-    info = request_info(scope, http, signed, request_id, state.settings.region)
+    info = seen.info = request_info(scope, http, signed, request_id, state.settings.region)
+    seen.key = signed.scope.access_key_id if signed is not None else None
     caller, secret = await state.run_cached(authenticate, state, http, signed, info)
+    seen.caller = caller
     if state.throttle is not None:  # charged to the authenticated account (access/throttle.py)
         admit_s3(state.throttle, http.method, ANONYMOUS_KEY if caller.is_anonymous else caller.account)
     _check_names(where)
@@ -196,16 +231,20 @@ async def handle_s3(
 ) -> Response:
     """One S3 request, start to finish."""
     request_id = _request_id()
+    seen = _Seen()
     try:
-        response = await _dispatch(state, scope, receive, http, virtual_bucket, request_id)
+        response = await _dispatch(state, scope, receive, http, virtual_bucket, request_id, seen)
     except AwsError as error:
+        _audit(state, seen, http, error)
         return error_response(error, request_id, http.method, _has_body(http))
     except ClientDisconnect:
         return Response(b"", 400)  # nobody is listening any more
     except Exception:  # a bug must still answer in S3's shape, and be logged
         log.exception("internal failure in S3 %s %s", http.method, http.path)
         failure = AwsError("InternalError", "We encountered an internal error. Please try again.")
+        _audit(state, seen, http, failure)
         return error_response(failure, request_id, http.method, _has_body(http))
+    _audit(state, seen, http, None)
     # appended to the rendered headers (no handler sets these): cheaper than two header lookups
     rid = request_id.encode("latin-1")
     response.raw_headers += [(b"x-amz-request-id", rid), (b"x-amz-id-2", rid)]

@@ -55,6 +55,16 @@ ERRORS: Mapping[str, tuple[int, str]] = {
     "IDPCommunicationError": (400, "Sender"),
     "ExpiredTokenException": (400, "Sender"),
     "InvalidAuthorizationMessageException": (400, "Sender"),
+    # CloudTrail (JSON protocol)
+    "UnrecognizedClientException": (400, "Sender"),
+    "InvalidSignatureException": (400, "Sender"),
+    "UnknownOperationException": (400, "Sender"),
+    "SerializationException": (400, "Sender"),
+    "InvalidLookupAttributesException": (400, "Sender"),
+    "InvalidTimeRangeException": (400, "Sender"),
+    "InvalidMaxResultsException": (400, "Sender"),
+    "InvalidNextTokenException": (400, "Sender"),
+    "InvalidEventCategoryException": (400, "Sender"),
     # S3
     "NoSuchBucket": (404, "Sender"),
     "NoSuchKey": (404, "Sender"),
@@ -102,15 +112,25 @@ ERRORS: Mapping[str, tuple[int, str]] = {
 
 
 class AwsError(Exception):
-    """An AWS error response. ``extra`` adds S3's additional fields (BucketName, Key, …)."""
+    """An AWS error response. ``extra`` adds S3's additional fields (BucketName, Key, …);
+    ``reason`` is monban's own account of a denial (policies, statements, stage) for the audit
+    trail, never sent to the client."""
 
-    def __init__(self, code: str, message: str, *, extra: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        extra: Mapping[str, str] | None = None,
+        reason: Mapping[str, object] | None = None,
+    ) -> None:
         super().__init__(message)
         if code not in ERRORS:
             raise KeyError(f"error code {code!r} is not in the error table")
         self.code = code
         self.message = message
         self.extra: Mapping[str, str] = extra or {}
+        self.reason = reason
 
     @property
     def status(self) -> int:

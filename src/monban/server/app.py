@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from monban import sigv4
 from monban.access.state import AppState
+from monban.fronts.cloudtrail import is_cloudtrail, serve_cloudtrail
 from monban.fronts.query import serve_query
 from monban.fronts.s3 import handle_s3
 
@@ -78,6 +79,9 @@ class MonbanApp:
         http = http_request(scope)
         if _is_query(scope, http):
             await serve_query(self.state, scope, receive, send, http)
+            return
+        if scope["path"] == "/" and is_cloudtrail(http):
+            await serve_cloudtrail(self.state, scope, receive, send, http)
             return
         response = await handle_s3(self.state, scope, receive, http, _virtual_bucket(http))
         await response(scope, receive, send)

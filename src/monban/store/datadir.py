@@ -9,8 +9,9 @@ user, any of them would give away what IAM guards. So every process that works o
   ``-journal``, the writers' lock, object files and their temporaries, folders under ``objects``,
   anything a later version adds — is born owner-only, whatever umask it was started with;
 - the data dir is created 0700, or narrowed to 0700; monban's own files in it (``OWN_FILES``) are
-  narrowed to 0600 at every start, and if the data dir was wider (one made before this rule, or by
-  hand) the ``objects`` tree too, once. Nothing else in the folder is touched;
+  narrowed to 0600 at every start, and so are the ``audit`` folder (0700) and its files; if the
+  data dir was wider (one made before this rule, or by hand) the ``objects`` tree too, once.
+  Nothing else in the folder is touched;
 - the database file (which may live outside the data dir) and its companions are narrowed to 0600:
   SQLite gives a new ``-wal``, ``-shm`` or ``-journal`` the mode of the database file.
 
@@ -45,6 +46,7 @@ OWN_FILES = (
     SERVE_LOCK,
 )
 OBJECTS = "objects"
+AUDIT = "audit"  # the audit trail (store/audit_log.py): a few files, narrowed at every start
 
 
 class DataDirBusy(Exception):
@@ -60,6 +62,7 @@ def make_private(data_dir: Path, database_file: str | None) -> None:
         _narrow_tree(data_dir / OBJECTS)
     for name in OWN_FILES:
         _narrow(data_dir / name)
+    _narrow_tree(data_dir / AUDIT)
     if database_file is not None:
         for suffix in DATABASE_COMPANIONS:
             _narrow(Path(database_file + suffix))

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 
+from monban.access.audit import denial_reason
 from monban.access.authz import compiled, decide
 from monban.policy import Decision, MalformedPolicyDocument, NamedPolicy, PolicyKind, denial_clause
 from monban.protocol.errors import AwsError
@@ -134,12 +135,14 @@ def operation_keys(call: S3Call, names: Sequence[str]) -> Context:
 def denial(call: S3Call, action: str, resource: str, decision: Decision, owner: str | None) -> AwsError:
     """S3's AccessDenied: detailed within the owner's account, plain "Access Denied" otherwise."""
     caller = call.caller
+    reason = denial_reason(action, resource, decision)
     if caller.is_anonymous or (owner is not None and owner != caller.account) or not decision.reason:
-        return AwsError("AccessDenied", ACCESS_DENIED)
+        return AwsError("AccessDenied", ACCESS_DENIED, reason=reason)
     return AwsError(
         "AccessDenied",
         f'User: {caller.arn} is not authorized to perform: {action} on resource: "{resource}"'
         f"{denial_clause(decision)}",
+        reason=reason,
     )
 
 

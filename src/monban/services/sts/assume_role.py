@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from monban.access.audit import denial_reason
 from monban.access.authz import decide, denial_message
 from monban.access.context import base_context
 from monban.policy import MalformedPolicyDocument, NamedPolicy
@@ -254,7 +255,8 @@ def authorize_trust(
         message = denial_message(call.caller, action, request.role_arn, decision)
         shown = {**base_context(call.caller, call.info), **values}
         blob = encode_denial(call.state, call.caller, action, request.role_arn, decision, shown)
-        raise AwsError("AccessDenied", with_encoded_message(message, blob))
+        reason = denial_reason(action, request.role_arn, decision)
+        raise AwsError("AccessDenied", with_encoded_message(message, blob), reason=reason)
 
 
 def session_duration(request: AssumeRoleRequest, role: RoleRecord, chained: bool) -> int:

@@ -1,0 +1,204 @@
+"""The audit trail's files: one JSON line per API call, written off the request path.
+
+The request path only queues a small dict (``AuditLog.put``); one thread per worker drains the
+queue, finishes each record (``prepare``: the secret-free request and response elements), and
+appends the batch to ``<data dir>/audit/audit.log`` with a single ``write`` on a file opened
+``O_APPEND``: every worker of a server appends to the same file, and whole lines never interleave
+(POSIX: each write with O_APPEND seeks to the end and writes atomically with respect to other
+appends on a local file system). The file and the folder are owner-only (0600 / 0700).
+
+Rotation: when the file exceeds ``max_bytes``, the worker that notices takes ``audit.lock``
+(``flock``), and, if the file is still the big one, renames ``audit.log.N-1`` → ``audit.log.N`` …
+``audit.log`` → ``audit.log.1``, keeping ``files`` rotated files (0: no file, stdout only). Every
+worker checks before each batch whether ``audit.log`` is still the file it holds open (same
+inode) and reopens it if not; a batch written meanwhile lands whole in ``audit.log.1``, nothing is lost.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import queue
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from monban.store.datadir import AUDIT
+
+log = logging.getLogger("monban.audit")
+
+AUDIT_FILE = "audit.log"
+LOCK_FILE = "audit.lock"
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+
+Record = dict[str, Any]
+
+
+def audit_dir(data_dir: Path) -> Path:
+    return data_dir / AUDIT
+
+
+def audit_files(folder: Path) -> list[Path]:
+    """The trail's files, oldest first (``audit.log.N`` … ``audit.log.1``, ``audit.log``)."""
+    rotated = []
+    for path in folder.glob(AUDIT_FILE + ".*"):
+        suffix = path.name[len(AUDIT_FILE) + 1 :]
+        if suffix.isdigit():
+            rotated.append((int(suffix), path))
+    current = folder / AUDIT_FILE
+    return [path for _n, path in sorted(rotated, reverse=True)] + ([current] if current.exists() else [])
+
+
+def read_records(folder: Path) -> Iterator[Record]:
+    """Every record of the trail, oldest first; a line that is not a JSON object is skipped."""
+    for path in audit_files(folder):
+        with contextlib.suppress(FileNotFoundError), path.open("rb") as handle:
+            for line in handle:
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(record, dict):
+                    yield record
+
+
+class _Flush:
+    """A marker in the queue: set once every record queued before it is written."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+
+
+class AuditLog:
+    """One worker's writer (see the module docstring). ``to_file`` False: stdout only."""
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        max_bytes: int,
+        files: int,
+        to_stdout: bool = False,
+        prepare: Callable[[Any], list[Record]] = lambda record: [record],
+    ) -> None:
+        self.folder = folder
+        self.max_bytes = max_bytes
+        self.files = files
+        self.to_stdout = to_stdout
+        self.prepare = prepare
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._fd = -1
+
+    def put(self, record: object) -> None:
+        """Queue one record (the only cost on the request path); nothing when there is nowhere to
+        write it (``files`` 0 and no stdout)."""
+        if self.files <= 0 and not self.to_stdout:
+            return
+        if self._thread is None:
+            self._start()
+        self._queue.put(record)
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Wait until every record queued so far is written (LookupEvents reads its own calls)."""
+        if self._thread is None:
+            return
+        marker = _Flush()
+        self._queue.put(marker)
+        marker.done.wait(timeout)
+
+    def close(self) -> None:
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            self._queue.put(None)
+            thread.join(5.0)
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._thread is None:
+                thread = threading.Thread(target=self._drain, name="monban-audit", daemon=True)
+                thread.start()
+                atexit.register(self.close)
+                self._thread = thread
+
+    def _drain(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            with contextlib.suppress(queue.Empty):
+                while len(batch) < 512:
+                    batch.append(self._queue.get_nowait())
+            records = [item for item in batch if item is not None and not isinstance(item, _Flush)]
+            try:
+                if records:
+                    self._write(records)
+            except Exception:  # an audit failure is logged; the server keeps answering
+                log.exception("audit records lost")
+            for item in batch:
+                if isinstance(item, _Flush):
+                    item.done.set()
+            if any(item is None for item in batch):
+                return
+
+    def _write(self, records: list[object]) -> None:
+        lines = []
+        for item in records:
+            try:
+                lines += [json.dumps(r, separators=(",", ":"), default=str) for r in self.prepare(item)]
+            except Exception:
+                log.exception("audit record could not be written")
+        if not lines:
+            return
+        payload = ("\n".join(lines) + "\n").encode()
+        if self.to_stdout:
+            sys.stdout.buffer.write(payload)
+            sys.stdout.flush()
+        if self.files > 0:
+            fd = self._open()
+            os.write(fd, payload)
+            if os.fstat(fd).st_size > self.max_bytes:
+                self._rotate(fd)
+
+    def _open(self) -> int:
+        """The current file, reopened when another worker rotated it away."""
+        path = self.folder / AUDIT_FILE
+        if self._fd >= 0:
+            try:
+                same = os.stat(path).st_ino == os.fstat(self._fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                return self._fd
+            os.close(self._fd)
+            self._fd = -1
+        self.folder.mkdir(DIR_MODE, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+        os.fchmod(fd, FILE_MODE)
+        self._fd = fd
+        return fd
+
+    def _rotate(self, fd: int) -> None:
+        lock = os.open(self.folder / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            path = self.folder / AUDIT_FILE
+            try:
+                if os.stat(path).st_ino != os.fstat(fd).st_ino:
+                    return  # another worker rotated it first
+            except FileNotFoundError:
+                return
+            with contextlib.suppress(FileNotFoundError):
+                (self.folder / f"{AUDIT_FILE}.{self.files}").unlink()
+            for n in range(self.files - 1, 0, -1):
+                with contextlib.suppress(FileNotFoundError):
+                    os.rename(self.folder / f"{AUDIT_FILE}.{n}", self.folder / f"{AUDIT_FILE}.{n + 1}")
+            os.rename(path, self.folder / f"{AUDIT_FILE}.1")
+        finally:
+            os.close(lock)
