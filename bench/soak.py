@@ -182,7 +182,10 @@ def run_wrk(endpoint: str, script: str, seconds: int, totals: Totals | None) -> 
     if totals is None:
         return
     text = out.stdout
-    totals.requests += int(re.search(r"(\d+) requests in", text).group(1))  # type: ignore[union-attr]
+    done = re.search(r"(\d+) requests in", text)
+    if done is None:
+        raise RuntimeError(f"wrk printed no request count: {text}")
+    totals.requests += int(done.group(1))
     totals.seconds += seconds
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
     totals.socket_errors += sum(int(g) for g in errors.groups()) if errors else 0
