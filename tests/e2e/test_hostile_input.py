@@ -398,6 +398,8 @@ def test_s3_keys(target: tuple[Server, str], key: bytes) -> None:
     body = hashlib.sha256(key).digest()
     put = raw(server, "PUT", path, root(server), body)
     assert put.status < 500, (key, put.body)
+    if b"\x00" in key and len(key) <= 1024:  # InvalidArgument (InvalidURI when not UTF-8 besides)
+        assert put.status == 400, (key, put.body)
     if len(key) > 1024:
         assert put.status == 400 and b"KeyTooLongError" in put.body, (key, put.body)
     if put.status == 200:
@@ -405,3 +407,24 @@ def test_s3_keys(target: tuple[Server, str], key: bytes) -> None:
         assert (got.status, got.body) == (200, body), key
         assert raw(server, "DELETE", path, root(server)).status == 204
     assert raw(server, "GET", f"/{name}/k", root(server)).body == b"data"  # nothing else was touched
+
+
+@pytest.mark.parametrize(
+    "path, headers",
+    [
+        ("/{b}/a%00b", {}),
+        ("/{b}?prefix=a%00", {}),
+        ("/{b}?list-type=2&start-after=%00", {}),
+        ("/{b}/copy", {"x-amz-copy-source": "/{b}/k%00"}),
+    ],
+)
+def test_nul_in_a_key_or_parameter_is_invalid_argument(
+    target: tuple[Server, str], path: str, headers: dict[str, str]
+) -> None:
+    """U+0000 in a key, a copy source's key or a listing parameter is InvalidArgument on every
+    database (PostgreSQL's text cannot hold it), never a 500."""
+    server, name = target
+    method = "PUT" if "x-amz-copy-source" in headers else "GET"
+    sent = {k: v.format(b=name) for k, v in headers.items()}
+    answer = raw(server, method, path.format(b=name), root(server), b"", sent)
+    assert (answer.status, b"<Code>InvalidArgument</Code>" in answer.body) == (400, True), answer.body

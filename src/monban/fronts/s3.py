@@ -133,6 +133,13 @@ def _check_names(where: Route) -> None:
         check_bucket_name(where.bucket)
     if where.key is not None:
         check_key(where.key)
+    for name, value in where.query.items():  # prefix, marker, delimiter…: U+0000 as in keys
+        if "\x00" in value:
+            raise AwsError(
+                "InvalidArgument",
+                "Request parameters may not contain U+0000 in monban.",
+                extra={"ArgumentName": name},
+            )
 
 
 def _has_body(http: sigv4.HttpRequest) -> bool:

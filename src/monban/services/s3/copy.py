@@ -22,7 +22,7 @@ from monban.services.s3.call import S3Call
 from monban.services.s3.conditions import byte_range, check_read
 from monban.services.s3.errors import invalid_argument, iso_ms, no_such_bucket
 from monban.services.s3.metadata import UploadMeta, upload_meta
-from monban.services.s3.names import bucket_name_ok, object_arn
+from monban.services.s3.names import bucket_name_ok, check_key, object_arn
 from monban.services.s3.objects import (
     authorized_bucket,
     commit_object,
@@ -64,6 +64,7 @@ def parse_source(text: str) -> tuple[str, str, str | None]:
             "x-amz-copy-source",
             text,
         )
+    check_key(key)
     return bucket, key, (versions[0] if versions else None)
 
 

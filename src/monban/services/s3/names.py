@@ -41,13 +41,20 @@ def check_bucket_name(name: str) -> None:
 
 def check_key(key: str) -> None:
     """KeyTooLongError beyond 1024 UTF-8 bytes; an empty key is never an object (S3 treats the
-    request as addressed to the bucket)."""
+    request as addressed to the bucket). A key holding U+0000 is InvalidArgument: S3 stores it,
+    but PostgreSQL's text cannot, and monban answers alike on every database."""
     size = len(key.encode("utf-8", "surrogateescape"))
     if size > MAX_KEY_BYTES:
         raise AwsError(
             "KeyTooLongError",
             "Your key is too long",
             extra={"MaxSizeAllowed": str(MAX_KEY_BYTES), "Size": str(size)},
+        )
+    if "\x00" in key:
+        raise AwsError(
+            "InvalidArgument",
+            "Object key names may not contain the NUL character (U+0000) in monban.",
+            extra={"ArgumentName": "key"},
         )
 
 
