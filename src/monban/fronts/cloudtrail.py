@@ -21,6 +21,7 @@ from monban.access.audit import AuditCall, event_id
 from monban.access.auth import authenticate
 from monban.access.principal import Caller, RequestInfo, request_info
 from monban.access.state import AppState
+from monban.fronts.body import ClientGone, bounded_body
 from monban.protocol.errors import AwsError
 from monban.services.cloudtrail import lookup_events
 
@@ -44,23 +45,6 @@ def is_cloudtrail(http: sigv4.HttpRequest) -> bool:
 def _json_error(error: AwsError) -> AwsError:
     code = _JSON_CODES.get(error.code, error.code)
     return AwsError(code, error.message, reason=error.reason) if code != error.code else error
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return b""
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise AwsError("RequestEntityTooLarge", "Request body is too large.")
-        chunks.append(chunk)
-        more = message.get("more_body", False)
-    return b"".join(chunks)
 
 
 def _handle(
@@ -113,7 +97,10 @@ async def serve_cloudtrail(
     signed: sigv4.SignedRequest | None = None
     info: RequestInfo | None = None
     try:
-        body = await _read_body(receive, state.settings.max_body_bytes)
+        try:
+            body = await bounded_body(receive, http.header("content-length"), state.settings.max_body_bytes)
+        except ClientGone:
+            body = b""
         signed = sigv4.parse(http)
         info = request_info(scope, http, signed, rid, state.settings.region)
         answer = await state.run_blocking(_handle, state, http, signed, body, info, seen)

@@ -23,8 +23,8 @@ from monban.access.auth import authenticate
 from monban.access.principal import Caller, RequestInfo, request_info
 from monban.access.state import AppState
 from monban.access.throttle import ANONYMOUS_KEY, Admission, admit_query
+from monban.fronts.body import ClientGone, bounded_body
 from monban.protocol.errors import AwsError
-from monban.protocol.numbers import parse_integer
 from monban.protocol.query import QueryParams, decode_form
 from monban.protocol.xml import IAM_NS, STS_NS, query_error, query_response
 from monban.services.iam import OPERATIONS as IAM_OPERATIONS
@@ -179,29 +179,6 @@ def request_id() -> str:
 _VARIANT = "89ab"
 
 
-class ClientGone(Exception):
-    """The client disconnected before its request body arrived: nobody to answer."""
-
-
-async def _bounded_body(receive: Receive, declared: str | None, limit: int) -> bytes:
-    if declared is not None and declared.isascii() and declared.isdigit() and parse_integer(declared) > limit:
-        raise AwsError("RequestEntityTooLarge", "Request body is too large.")
-    chunks: list[bytes] = []
-    size = 0
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientGone
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise AwsError("RequestEntityTooLarge", "Request body is too large.")
-        chunks.append(chunk)
-        more = message.get("more_body", False)
-    return b"".join(chunks)
-
-
 async def _send_xml(send: Send, status: int, body: str, rid: str) -> None:
     payload = body.encode()
     headers = [
@@ -228,7 +205,7 @@ async def query_endpoint(
     """One IAM or STS request: body, signature parse, then ``run_query``."""
     rid = request_id()
     try:
-        body = await _bounded_body(receive, http.header("content-length"), state.settings.max_body_bytes)
+        body = await bounded_body(receive, http.header("content-length"), state.settings.max_body_bytes)
         params = decode_form(body, http.query)
         signed = sigv4.parse(http)
     except AwsError as error:
