@@ -10,6 +10,7 @@ from monban.store.db import Database
 from monban.store.instances import (
     NewInstance,
     create_instance,
+    find_by_association,
     get_instance,
     list_instances,
     set_profile,
@@ -27,6 +28,7 @@ def test_instances_number_in_creation_order_with_ec2_ids(db: Database) -> None:
         second = create_instance(session, NewInstance(ACCOUNT, "us-east-1", "us-east-1b", profile_id="AIPAX"))
     assert (first.ordinal, second.ordinal) == (0, 1)
     assert re.fullmatch(r"i-[0-9a-f]{17}", first.instance_id)
+    assert re.fullmatch(r"r-[0-9a-f]{17}", first.reservation_id) and first.reservation_id != second.reservation_id
     assert first.private_ip != second.private_ip
     assert first.association_id is None and first.state == "running"
     assert re.fullmatch(r"iip-assoc-[0-9a-f]{17}", second.association_id or "")
@@ -43,6 +45,7 @@ def test_profile_state_and_tags_change_in_place(db: Database) -> None:
         with_profile = set_profile(session, made.instance_id, "AIPAY")
         replaced = set_profile(session, made.instance_id, "AIPAZ")
         assert with_profile.association_id != replaced.association_id
+        assert find_by_association(session, replaced.association_id or "") == replaced
         gone = set_profile(session, made.instance_id, None)
         assert (gone.profile_id, gone.association_id, gone.association_state) == (None, None, None)
         assert set_state(session, made.instance_id, "terminated").state == "terminated"

@@ -38,6 +38,7 @@ class InstanceRecord:
     instance_id: str
     account_id: str
     ordinal: int
+    reservation_id: str
     region: str
     availability_zone: str
     state: str
@@ -67,6 +68,7 @@ def _record(row: Instance) -> InstanceRecord:
         instance_id=row.instance_id,
         account_id=row.account_id,
         ordinal=row.ordinal,
+        reservation_id=row.reservation_id,
         region=row.region,
         availability_zone=row.availability_zone,
         state=row.state,
@@ -107,6 +109,7 @@ class NewInstance:
     image_id: str = DEFAULT_IMAGE_ID
     instance_type: str = DEFAULT_INSTANCE_TYPE
     instance_id: str | None = None
+    reservation_id: str | None = None  # one per RunInstances call; a new one when None
 
 
 def create_instance(session: Session, new: NewInstance, now: datetime | None = None) -> InstanceRecord:
@@ -120,6 +123,7 @@ def create_instance(session: Session, new: NewInstance, now: datetime | None = N
         instance_id=new.instance_id or ec2_id("i"),
         account_id=new.account_id,
         ordinal=ordinal,
+        reservation_id=new.reservation_id or ec2_id("r"),
         region=new.region,
         availability_zone=new.availability_zone,
         state="running",
@@ -143,6 +147,12 @@ def create_instance(session: Session, new: NewInstance, now: datetime | None = N
 
 def get_instance(session: Session, instance_id: str) -> InstanceRecord | None:
     row = session.get(Instance, instance_id)
+    return None if row is None else _record(row)
+
+
+def find_by_association(session: Session, association_id: str) -> InstanceRecord | None:
+    """The instance holding the profile association ``association_id``, if any."""
+    row = session.scalar(select(Instance).where(Instance.association_id == association_id))
     return None if row is None else _record(row)
 
 

@@ -21,6 +21,7 @@ def upgrade() -> None:
         sa.Column("instance_id", sa.String(length=19), nullable=False),
         sa.Column("account_id", sa.String(length=12), nullable=False),
         sa.Column("ordinal", sa.Integer(), nullable=False),
+        sa.Column("reservation_id", sa.String(length=19), nullable=False),
         sa.Column("region", sa.String(length=32), nullable=False),
         sa.Column("availability_zone", sa.String(length=32), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
@@ -39,6 +40,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["account_id"], ["accounts.id"]),
         sa.PrimaryKeyConstraint("instance_id"),
         sa.UniqueConstraint("ordinal"),
+        sa.UniqueConstraint("association_id"),
     )
     op.create_index(op.f("ix_ec2_instances_account_id"), "ec2_instances", ["account_id"], unique=False)
 
