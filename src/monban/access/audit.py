@@ -197,7 +197,7 @@ def _record(call: AuditCall) -> dict[str, Any]:
     shown = error is None and (not read_only or call.name.startswith(ISSUING))
     record["responseElements"] = scrub(call.result) if shown else None
     extra = dict(call.extra)
-    if error is not None and error.code.startswith("AccessDenied"):
+    if error is not None and (error.code.startswith("AccessDenied") or error.code == "UnauthorizedOperation"):
         extra["denial"] = (
             dict(error.reason) if error.reason else {"stage": "request", "reason": error.message}
         )

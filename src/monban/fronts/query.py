@@ -1,10 +1,10 @@
-"""The Query-protocol front (IAM, STS): read the form, authenticate, dispatch, render.
+"""The Query-protocol front (IAM, STS, EC2): read the form, authenticate, dispatch, render.
 
 Operations registered ``inline`` (answered from the per-generation caches: AssumeRole,
 GetCallerIdentity…) are tried on the event loop first and finish on a database thread only if
 they reach for the database; every other operation runs on a database thread (SQLAlchemy is
-synchronous). Everything a request raises becomes AWS's ``<ErrorResponse>`` — never a 500 for bad
-input.
+synchronous). Everything a request raises becomes AWS's ``<ErrorResponse>`` (EC2's
+``<Response><Errors>``) — never a 500 for bad input.
 """
 
 from __future__ import annotations
@@ -24,9 +24,11 @@ from monban.access.principal import Caller, RequestInfo, request_info
 from monban.access.state import AppState
 from monban.access.throttle import ANONYMOUS_KEY, Admission, admit_query
 from monban.fronts.body import ClientGone, bounded_body
+from monban.protocol.ec2_xml import ec2_error, ec2_response
 from monban.protocol.errors import AwsError
 from monban.protocol.query import QueryParams, decode_form
 from monban.protocol.xml import IAM_NS, STS_NS, query_error, query_response
+from monban.services.ec2 import OPERATIONS as EC2_OPERATIONS
 from monban.services.iam import OPERATIONS as IAM_OPERATIONS
 from monban.services.iam.access_keys import key_use_due, record_key_use
 from monban.services.query import Operation, QueryCall
@@ -35,7 +37,7 @@ from monban.services.sts.session_token import check_session_token_use
 
 log = logging.getLogger("monban")
 
-VERSIONS = {"2010-05-08": "iam", "2011-06-15": "sts"}
+VERSIONS = {"2010-05-08": "iam", "2011-06-15": "sts", "2016-11-15": "ec2"}
 NAMESPACES = {"iam": IAM_NS, "sts": STS_NS}
 
 
@@ -48,7 +50,36 @@ class QueryResponse:
     audit: AuditCall | None = None  # its audit record, queued by ``run_query``
 
 
-TABLES: Mapping[str, Mapping[str, Operation]] = {"iam": IAM_OPERATIONS, "sts": STS_OPERATIONS}
+TABLES: Mapping[str, Mapping[str, Operation]] = {
+    "iam": IAM_OPERATIONS,
+    "sts": STS_OPERATIONS,
+    "ec2": EC2_OPERATIONS,
+}
+
+# EC2 words a credential it cannot validate, and an expired one, its own way (API Reference,
+# "Error codes": AuthFailure; RequestExpired).
+_EC2_CANNOT_VALIDATE = AwsError("AuthFailure", "AWS was not able to validate the provided access credentials")
+_EC2_AUTH = {
+    "InvalidClientTokenId": _EC2_CANNOT_VALIDATE,
+    "SignatureDoesNotMatch": _EC2_CANNOT_VALIDATE,
+    "ExpiredToken": AwsError("RequestExpired", "Request has expired."),
+}
+
+
+def _for_service(error: AwsError, service: str) -> AwsError:
+    return _EC2_AUTH.get(error.code, error) if service == "ec2" else error
+
+
+def render_result(service: str, action: str, result: Mapping[str, object] | None, rid: str) -> str:
+    if service == "ec2":
+        return ec2_response(action, result, rid)
+    return query_response(action, result, NAMESPACES[service], rid)
+
+
+def render_error(service: str, error: AwsError, rid: str) -> str:
+    if service == "ec2":
+        return ec2_error(error, rid)
+    return query_error(error, NAMESPACES[service], rid)
 
 
 def sigv4_error(error: sigv4.SigV4Error) -> AwsError:
@@ -84,7 +115,9 @@ def _caller(
             state, http, signed, service=service, now=info.now, body_sha256=hashlib.sha256(body).hexdigest()
         )
     except sigv4.SigV4Error as exc:
-        raise sigv4_error(exc) from exc
+        raise _for_service(sigv4_error(exc), service) from exc
+    except AwsError as exc:
+        raise _for_service(exc, service) from exc
 
 
 def handle_query(
@@ -100,7 +133,6 @@ def handle_query(
     """One IAM or STS request, start to finish (but the last-use note of its key). With
     ``--throttle``, an authenticated request is charged to its account (``admission`` makes a
     call that moves to a database thread pay once)."""
-    namespace = NAMESPACES[service]
     action = params.get("Action")
     rid = info.request_id
     caller: Caller | None = None
@@ -114,15 +146,15 @@ def handle_query(
         call = QueryCall(state, caller, info, action or "", QueryParams(params))
         result = operation.handler(call)
         audit = _audit(service, params, info, caller, signed, result, None)
-        return QueryResponse(200, query_response(action or "", result, namespace, rid), rid, caller, audit)
+        return QueryResponse(200, render_result(service, action or "", result, rid), rid, caller, audit)
     except AwsError as error:
         audit = _audit(service, params, info, caller, signed, None, error)
-        return QueryResponse(error.status, query_error(error, namespace, rid), rid, None, audit)
+        return QueryResponse(error.status, render_error(service, error, rid), rid, None, audit)
     except Exception:  # a bug must still answer in AWS's shape, and be logged
         log.exception("internal failure in %s %s", service, action)
         failure = AwsError("InternalFailure", "We encountered an internal error. Please try again.")
         audit = _audit(service, params, info, caller, signed, None, failure)
-        return QueryResponse(500, query_error(failure, namespace, rid), rid, None, audit)
+        return QueryResponse(500, render_error(service, failure, rid), rid, None, audit)
 
 
 _NOT_PARAMETERS = frozenset({"Action", "Version"})
@@ -194,7 +226,7 @@ def _service(signed: sigv4.SignedRequest | None, params: dict[str, str]) -> str:
     by_version = VERSIONS.get(params.get("Version", ""))
     if by_version:
         return by_version
-    if signed is not None and signed.scope.service in ("iam", "sts"):
+    if signed is not None and signed.scope.service in ("iam", "sts", "ec2"):
         return signed.scope.service
     return "sts" if params.get("Action", "").startswith(("Assume", "Get", "Decode")) else "iam"
 

@@ -110,3 +110,14 @@ class QueryParams:
         """``Tags.member.1.Key`` / ``Tags.member.1.Value``… as dicts in index order."""
         items = self._indexed(prefix + ".member")
         return [items[i] for i in sorted(items)]
+
+    def indexed(self, prefix: str) -> list[str]:
+        """EC2's flat lists, ``Prefix.1``, ``Prefix.2``… in index order (no ``.member``)."""
+        items = self._indexed(prefix)
+        return [items[i][""] for i in sorted(items) if "" in items[i]]
+
+    def indexed_structs(self, prefix: str) -> list[dict[str, str]]:
+        """EC2's lists of structures, ``Filter.1.Name`` / ``Filter.1.Value.1``…: one dict per index
+        (keys below the index, such as ``Name`` and ``Value.1``), in index order."""
+        items = self._indexed(prefix)
+        return [items[i] for i in sorted(items)]
