@@ -557,3 +557,152 @@ def test_s3_operation_keys_are_the_references(operation: str) -> None:
     listed = {key.lower() for key in _listed(rule.action)}
     for key in (*S3_EVERY_REQUEST, "s3:ResourceAccount"):
         assert key.lower() in listed
+
+
+# --- EC2 ------------------------------------------------------------------------------------------
+
+AMI = "ami-0abcdef1234567890"
+EC2_REGION = "us-east-1"
+INSTANCES = f"arn:aws:ec2:{EC2_REGION}:{A}:instance/"
+IP2 = arn("instance-profile", "ip2")
+R2 = arn("role", "r2")
+LAUNCH = [f"arn:aws:ec2:{EC2_REGION}:{A}:instance/*", f"arn:aws:ec2:{EC2_REGION}::image/{AMI}"] + [
+    f"arn:aws:ec2:{EC2_REGION}:{A}:{kind}/*"
+    for kind in ("subnet", "network-interface", "security-group", "volume")
+]
+EC2_SCENARIO: list[tuple[str, dict[str, str], list[tuple[str, str]]]] = [
+    (
+        "RunInstances",
+        {
+            "ImageId": AMI,
+            "MinCount": "1",
+            "MaxCount": "1",
+            "IamInstanceProfile.Name": "ip2",
+            "TagSpecification.1.ResourceType": "instance",
+            "TagSpecification.1.Tag.1.Key": "team",
+            "TagSpecification.1.Tag.1.Value": "red",
+        },
+        [("ec2:RunInstances", r) for r in LAUNCH] + [("ec2:CreateTags", LAUNCH[0]), ("iam:PassRole", R2)],
+    ),
+    ("DescribeInstances", {}, [("ec2:DescribeInstances", "*")]),
+    ("DescribeTags", {}, [("ec2:DescribeTags", "*")]),
+    ("DescribeRegions", {}, [("ec2:DescribeRegions", "*")]),
+    ("DescribeAvailabilityZones", {}, [("ec2:DescribeAvailabilityZones", "*")]),
+    (
+        "CreateTags",
+        {"ResourceId.1": "{instance}", "Tag.1.Key": "env", "Tag.1.Value": "prod"},
+        [("ec2:CreateTags", INSTANCES + "{instance}")],
+    ),
+    (
+        "DeleteTags",
+        {"ResourceId.1": "{instance}", "Tag.1.Key": "env"},
+        [("ec2:DeleteTags", INSTANCES + "{instance}")],
+    ),
+    (
+        "DescribeIamInstanceProfileAssociations",
+        {},
+        [("ec2:DescribeIamInstanceProfileAssociations", "*")],
+    ),
+    (
+        "ReplaceIamInstanceProfileAssociation",
+        {"AssociationId": "{association}", "IamInstanceProfile.Name": "ip2"},
+        [("ec2:ReplaceIamInstanceProfileAssociation", INSTANCES + "{instance}"), ("iam:PassRole", R2)],
+    ),
+    (
+        "DisassociateIamInstanceProfile",
+        {"AssociationId": "{association}"},
+        [("ec2:DisassociateIamInstanceProfile", INSTANCES + "{instance}")],
+    ),
+    (
+        "AssociateIamInstanceProfile",
+        {"InstanceId": "{instance}", "IamInstanceProfile.Name": "ip2"},
+        [("ec2:AssociateIamInstanceProfile", INSTANCES + "{instance}"), ("iam:PassRole", R2)],
+    ),
+    (
+        "TerminateInstances",
+        {"InstanceId.1": "{instance}"},
+        [("ec2:TerminateInstances", INSTANCES + "{instance}")],
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def ec2_recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, list[Recorded]], str]]:
+    """The EC2 scenario as the admin user, with a profile ip2 holding role r2; every engine
+    request per operation, and the launched instance's id."""
+    from monban.services.ec2 import OPERATIONS as EC2
+    from monban.services.iam.instance_profiles import add_profile_role, create_profile_record
+    from monban.services.iam.roles import create_role_record
+
+    data_dir: Path = tmp_path_factory.mktemp("authz-table-ec2")
+    db = Database(sqlite_url(data_dir))
+    db.migrate()
+    state = AppState(Settings(data_dir=data_dir), db, KeyRing.from_master(b"k" * 32))
+    caller = _admin(state)
+    with db.transaction() as session:
+        role = create_role_record(session, A, "r2", "/", TRUST, None, 3600, None, [])
+        add_profile_role(session, create_profile_record(session, A, "ip2", "/"), role)
+    found: dict[str, list[Recorded]] = {}
+    current: list[Recorded] = []
+    real = authz.evaluate
+
+    def record(request: AuthzRequest, policies: PolicySet) -> Decision:
+        current.append((request.action, request.resource, frozenset(request.context._values)))
+        return real(request, policies)
+
+    authz.evaluate = record  # type: ignore[assignment]
+    made: dict[str, str] = {}
+    try:
+        for operation, params, _ in EC2_SCENARIO:
+            current = found.setdefault(operation, [])
+            values = {k: made.get(v, v) for k, v in params.items()}
+            info = RequestInfo("req", NOW, "192.0.2.1", "test", True, EC2_REGION)
+            result = EC2[operation].handler(QueryCall(state, caller, info, operation, QueryParams(values)))
+            if operation == "RunInstances":
+                instance = result["instancesSet"][0]  # type: ignore[index]
+                made["{instance}"] = instance["instanceId"]
+            if operation == "DescribeIamInstanceProfileAssociations":
+                made["{association}"] = result["iamInstanceProfileAssociationSet"][0]["associationId"]  # type: ignore[index]
+            if operation in ("ReplaceIamInstanceProfileAssociation", "AssociateIamInstanceProfile"):
+                made["{association}"] = result["iamInstanceProfileAssociation"]["associationId"]  # type: ignore[index]
+    finally:
+        authz.evaluate = real  # type: ignore[assignment]
+        db.dispose()
+    yield found, made["{instance}"]
+
+
+def test_the_ec2_scenario_covers_every_operation_and_role_passing() -> None:
+    from monban.services.ec2 import OPERATIONS as EC2
+    from monban.services.ec2.associations import ROLE_PASSING_OPERATIONS as EC2_PASSING
+
+    assert {operation for operation, _, _ in EC2_SCENARIO} == set(EC2)
+    passing = {op for op, _, expected in EC2_SCENARIO if any(a == "iam:PassRole" for a, _ in expected)}
+    assert passing == EC2_PASSING
+
+
+@pytest.mark.parametrize(
+    ("operation", "expected"), [(op, exp) for op, _, exp in EC2_SCENARIO], ids=[s[0] for s in EC2_SCENARIO]
+)
+def test_ec2_operation_authorizes_what_the_reference_says(
+    ec2_recorded: tuple[dict[str, list[Recorded]], str], operation: str, expected: list[tuple[str, str]]
+) -> None:
+    """Actions and resources as listed; every key one the catalogue lists for the action; tags of
+    the request (aws:RequestTag, aws:TagKeys) where it sends them, of the instance where one exists."""
+    found, instance = ec2_recorded
+    requests = found[operation]
+    wanted = [(action, resource.replace("{instance}", instance)) for action, resource in expected]
+    assert [(action, resource) for action, resource, _ in requests] == wanted
+    for action, resource, keys in requests:
+        service, name = action.split(":")
+        assert DATA.actions.action_exists(service, name), action
+        assert _resource_ok(action, resource), (action, resource)
+        table = action_keys(action)
+        for key in keys:
+            offered = (table is not None and table.has(key)) or any(f.fullmatch(key) for f in GLOBAL)
+            assert offered, f"{operation}: {key} is not a key of {action}"
+        if action == "ec2:CreateTags" or (action == "ec2:RunInstances" and resource == LAUNCH[0]):
+            assert "aws:tagkeys" in keys and any(k.startswith("aws:requesttag/") for k in keys), operation
+        if action.startswith("ec2:") and resource.startswith(INSTANCES) and not resource.endswith("*"):
+            assert "aws:resourcetag/team" in keys, (operation, sorted(keys))
+        if action == "iam:PassRole":
+            assert "iam:passedtoservice" in keys

@@ -30,6 +30,7 @@ from monban.services.ec2.common import (
     page_size,
     region_instances,
 )
+from monban.services.ec2.tags import resource_tag_context
 from monban.services.iam.instance_profiles import find_profile, roles_of
 from monban.services.query import QueryCall, Result, register
 from monban.store import instances as store
@@ -145,7 +146,8 @@ def associate_iam_instance_profile(call: QueryCall) -> Result:
         record = _own_instance(call, session, instance_id)
         profile = _profile_required(call, session)
         arn = instance_arn(call, record.instance_id)
-        ec2_authorize(call, "ec2:AssociateIamInstanceProfile", arn, {"ec2:NewInstanceProfile": profile.arn})
+        context = {**resource_tag_context(record), "ec2:NewInstanceProfile": profile.arn}
+        ec2_authorize(call, "ec2:AssociateIamInstanceProfile", arn, context)
         pass_profile_role(call, session, profile, arn)
         dry_run(call)
         if record.association_id is not None:
@@ -162,9 +164,8 @@ def replace_iam_instance_profile_association(call: QueryCall) -> Result:
         record = _by_association(call, session)
         profile = _profile_required(call, session)
         arn = instance_arn(call, record.instance_id)
-        ec2_authorize(
-            call, "ec2:ReplaceIamInstanceProfileAssociation", arn, {"ec2:NewInstanceProfile": profile.arn}
-        )
+        context = {**resource_tag_context(record), "ec2:NewInstanceProfile": profile.arn}
+        ec2_authorize(call, "ec2:ReplaceIamInstanceProfileAssociation", arn, context)
         pass_profile_role(call, session, profile, arn)
         dry_run(call)
         updated = store.set_profile(session, record.instance_id, profile.id)
@@ -175,7 +176,8 @@ def replace_iam_instance_profile_association(call: QueryCall) -> Result:
 def disassociate_iam_instance_profile(call: QueryCall) -> Result:
     with call.write() as session:
         record = _by_association(call, session)
-        ec2_authorize(call, "ec2:DisassociateIamInstanceProfile", instance_arn(call, record.instance_id))
+        arn = instance_arn(call, record.instance_id)
+        ec2_authorize(call, "ec2:DisassociateIamInstanceProfile", arn, resource_tag_context(record))
         dry_run(call)
         shape = association_shape(session, record, "disassociating")
         store.set_profile(session, record.instance_id, None)
