@@ -428,3 +428,28 @@ def test_nul_in_a_key_or_parameter_is_invalid_argument(
     sent = {k: v.format(b=name) for k, v in headers.items()}
     answer = raw(server, method, path.format(b=name), root(server), b"", sent)
     assert (answer.status, b"<Code>InvalidArgument</Code>" in answer.body) == (400, True), answer.body
+
+
+EC2_ACTIONS = ["DescribeInstances", "RunInstances", "TerminateInstances", "CreateTags", "DeleteTags"]
+EC2_ACTIONS += ["DescribeTags", "DescribeRegions", "DescribeAvailabilityZones", "AssociateIamInstanceProfile"]
+EC2_ACTIONS += ["ReplaceIamInstanceProfileAssociation", "DescribeIamInstanceProfileAssociations"]
+EC2_PARAMS = ["InstanceId.1", "Filter.1.Name", "Filter.1.Value.1", "MaxResults", "NextToken", "ImageId"]
+EC2_PARAMS += ["MinCount", "MaxCount", "InstanceType", "IamInstanceProfile.Name", "IamInstanceProfile.Arn"]
+EC2_PARAMS += ["TagSpecification.1.ResourceType", "TagSpecification.1.Tag.1.Key", "ResourceId.1", "Tag.1.Key"]
+EC2_PARAMS += ["AssociationId", "Placement.AvailabilityZone", "MetadataOptions.HttpTokens", "DryRun"]
+EC2_PARAMS += ["x.99999", "Filter.99999999999999999999.Name", "InstanceId.-1"]
+
+
+@FUZZ
+@given(
+    action=st.integers(0, 100),
+    pairs=st.lists(st.tuples(st.sampled_from(EC2_PARAMS) | nasty_bytes.map(repr), nasty_bytes), max_size=6),
+)
+def test_garbage_ec2_forms(target: tuple[Server, str], action: int, pairs: list[tuple[str, bytes]]) -> None:
+    """EC2's dialect (flat ``Name.N`` lists, filters): an EC2 error, never a 500."""
+    server, _name = target
+    body = f"Action={EC2_ACTIONS[action % len(EC2_ACTIONS)]}&Version=2016-11-15".encode()
+    for key, value in pairs:
+        body += b"&" + urllib.parse.quote(key).encode() + b"=" + value
+    answer = send(server, "POST", "/", _query_headers(server, body, "ec2"), body)
+    assert answer.status < 500, (body, answer.body)
