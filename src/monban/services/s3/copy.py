@@ -31,6 +31,7 @@ from monban.services.s3.objects import (
     quoted,
     write_headers,
 )
+from monban.services.s3.ownership import check_object_acl
 from monban.services.s3.registry import S3Result, operation, xml_response
 from monban.services.s3.repo import ObjectInfo
 from monban.services.s3.storage import Segment
@@ -133,7 +134,7 @@ def _destination_meta(call: S3Call, source: Source) -> UploadMeta:
 
 
 def _copy(call: S3Call) -> ObjectInfo:
-    authorized_bucket(call, "CopyObject")
+    check_object_acl(call, authorized_bucket(call, "CopyObject"))
     source = resolve_source(call)
     if source.info.size > MAX_COPY:
         raise invalid_argument(
