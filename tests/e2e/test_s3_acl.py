@@ -56,7 +56,9 @@ def test_acls_read_as_the_owner_with_full_control(server: Server) -> None:
     with pytest.raises(ClientError) as caught:
         s3.get_bucket_acl(Bucket=uid("nobucket"))
     assert error_of(caught)[:2] == ("NoSuchBucket", 404)
-    shown = json.loads(aws_cli(server, root(server), "s3api", "get-object-acl", "--bucket", name, "--key", "k"))
+    shown = json.loads(
+        aws_cli(server, root(server), "s3api", "get-object-acl", "--bucket", name, "--key", "k")
+    )
     assert shown["Grants"] == owner_full_control(owner)
 
 
@@ -164,7 +166,9 @@ def test_ownership_controls_round_trip(server: Server) -> None:
     assert error_of(caught)[:2] == ("NotImplemented", 501)
     args = ("s3api", "put-bucket-ownership-controls", "--bucket", name, "--ownership-controls")
     aws_cli(server, root(server), *args, "Rules=[{ObjectOwnership=BucketOwnerEnforced}]")
-    assert "(NotImplemented)" in cli_error(server, root(server), *args, "Rules=[{ObjectOwnership=ObjectWriter}]")
+    assert "(NotImplemented)" in cli_error(
+        server, root(server), *args, "Rules=[{ObjectOwnership=ObjectWriter}]"
+    )
     assert s3.get_bucket_ownership_controls(Bucket=name)["OwnershipControls"] == ENFORCED
 
 
@@ -175,7 +179,11 @@ def test_acl_and_ownership_actions_and_keys_are_authorized(server: Server) -> No
     _, key = user(
         server,
         OWNER,
-        {"Effect": "Allow", "Action": ["s3:GetBucketAcl", "s3:PutObject", "s3:CreateBucket"], "Resource": "*"},
+        {
+            "Effect": "Allow",
+            "Action": ["s3:GetBucketAcl", "s3:PutObject", "s3:CreateBucket"],
+            "Resource": "*",
+        },
         {"Effect": "Allow", "Action": "s3:GetBucketOwnershipControls", "Resource": arn},
         {
             "Effect": "Deny",

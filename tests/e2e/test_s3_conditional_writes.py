@@ -127,7 +127,9 @@ def test_a_delete_during_a_conditional_write_is_a_conflict(server: Server) -> No
     body = b"new bytes"
     path = f"/{name}/k"
     headers = {"If-Match": etag, "Content-Length": str(len(body)), "Expect": "100-continue"}
-    headers = signed_headers(server, "PUT", path, root(server), headers=headers, payload_hash="UNSIGNED-PAYLOAD")
+    headers = signed_headers(
+        server, "PUT", path, root(server), headers=headers, payload_hash="UNSIGNED-PAYLOAD"
+    )
     parts = urlsplit(server.endpoint)
     with socket.create_connection((parts.hostname, parts.port), timeout=60) as conn:
         head = f"PUT {path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
@@ -159,7 +161,9 @@ def test_full_object_crc32_through_boto3_multipart(server: Server) -> None:
     assert (got["ChecksumCRC32"], got["ChecksumType"]) == (crc32(data), "FULL_OBJECT")
     assert got["Body"].read() == data and got["ETag"].endswith('-3"')
     with pytest.raises(Exception, match="BadDigest"):
-        s3.upload_fileobj(io.BytesIO(data), name, "bad", ExtraArgs={"ChecksumCRC32": crc32(b"x")}, Config=config)
+        s3.upload_fileobj(
+            io.BytesIO(data), name, "bad", ExtraArgs={"ChecksumCRC32": crc32(b"x")}, Config=config
+        )
     assert "Contents" not in s3.list_objects_v2(Bucket=name, Prefix="bad")
 
 
