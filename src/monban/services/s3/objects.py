@@ -15,7 +15,7 @@ from monban.access.state import NeedsThread, on_event_loop
 from monban.protocol.errors import AwsError
 from monban.services.s3 import repo, xmlio
 from monban.services.s3.access import BucketFacts, authorize_operation, check, check_version_id
-from monban.services.s3.body import Received, read_document
+from monban.services.s3.body import Received, read_document, require_integrity_header
 from monban.services.s3.call import S3Call
 from monban.services.s3.conditions import byte_range, check_read, etag_matches
 from monban.services.s3.errors import (
@@ -419,12 +419,7 @@ def _delete_many(call: S3Call, quiet: bool, keys: list[tuple[str, str | None]]) 
 
 @operation("DeleteObjects")
 async def delete_objects(call: S3Call) -> S3Result:
-    if (
-        call.header("content-md5") is None
-        and not call.headers_with_prefix("x-amz-checksum-")
-        and (call.header("x-amz-sdk-checksum-algorithm") is None)
-    ):
-        raise AwsError("InvalidRequest", "Missing required header for this request: Content-MD5")
+    require_integrity_header(call)
     await call.state.run_blocking(_bucket_exists, call)
     body = await read_document(call, 2 * 1024 * 1024)
     quiet, keys = _delete_request(call, body)
