@@ -203,6 +203,7 @@ def test_acl_and_ownership_actions_and_keys_are_authorized(server: Server) -> No
         lambda: s3.delete_bucket_ownership_controls(Bucket=name),
         lambda: s3.put_object(Bucket=name, Key="n", Body=b"x", ACL="bucket-owner-full-control"),
         lambda: s3.create_bucket(Bucket=uid("own"), ObjectOwnership="BucketOwnerEnforced"),
+        lambda: s3.create_bucket(Bucket=uid("acl"), ACL="public-read"),  # s3:PutBucketAcl first
     ]
     for attempt in denied:
         with pytest.raises(ClientError) as caught:
@@ -210,3 +211,4 @@ def test_acl_and_ownership_actions_and_keys_are_authorized(server: Server) -> No
         assert error_of(caught)[:2] == ("AccessDenied", 403)
     s3.put_object(Bucket=name, Key="n", Body=b"x")
     s3.create_bucket(Bucket=uid("own"))
+    s3.create_bucket(Bucket=uid("acl"), ACL="private")  # the owner's full control: no s3:PutBucketAcl

@@ -21,9 +21,10 @@ per bucket to store.
 from __future__ import annotations
 
 from monban.protocol.errors import AwsError
-from monban.services.s3.access import BucketFacts
+from monban.services.s3.access import BucketFacts, check, operation_keys, rules
 from monban.services.s3.call import S3Call
 from monban.services.s3.errors import invalid_argument
+from monban.services.s3.names import bucket_arn
 
 ENFORCED = "BucketOwnerEnforced"
 SETTINGS = frozenset({ENFORCED, "BucketOwnerPreferred", "ObjectWriter"})
@@ -34,6 +35,8 @@ GRANT_HEADERS = (
     "x-amz-grant-write",
     "x-amz-grant-write-acp",
 )
+
+_ACL_KEYS = rules()["PutBucketAcl"].condition_keys
 
 
 def acls_not_supported() -> AwsError:
@@ -65,21 +68,26 @@ def check_object_acl(call: S3Call, facts: BucketFacts) -> None:
     raise acls_not_supported()
 
 
-def check_new_bucket(call: S3Call) -> str | None:
-    """CreateBucket's ``x-amz-object-ownership`` (InvalidArgument when unknown, NotImplemented
-    unless BucketOwnerEnforced) and bucket ACL: none or ``private`` (the owner's full control),
-    else InvalidBucketAclWithObjectOwnership. The setting sent, if any."""
+def check_new_bucket(call: S3Call) -> None:
+    """CreateBucket's extra permissions and checks (Amazon S3 API Reference, CreateBucket): with
+    ``x-amz-object-ownership``, s3:PutBucketOwnershipControls too, and the setting must be known
+    (InvalidArgument) and BucketOwnerEnforced (NotImplemented); an ACL other than ``private`` needs
+    s3:PutBucketAcl too, and is InvalidBucketAclWithObjectOwnership (only the owner's full control
+    goes with BucketOwnerEnforced)."""
+    resource = bucket_arn(call.bucket)
     setting = call.header("x-amz-object-ownership")
-    if setting is not None and setting not in SETTINGS:
-        raise invalid_argument(
-            f"Invalid x-amz-object-ownership header: {setting}", "x-amz-object-ownership", setting
-        )
-    if setting is not None and setting != ENFORCED:
-        raise setting_not_offered(setting)
+    if setting is not None:
+        check(call, "s3:PutBucketOwnershipControls", resource, None)
+        if setting not in SETTINGS:
+            raise invalid_argument(
+                f"Invalid x-amz-object-ownership header: {setting}", "x-amz-object-ownership", setting
+            )
+        if setting != ENFORCED:
+            raise setting_not_offered(setting)
     canned = call.header("x-amz-acl")
     if _grants(call) or (canned is not None and canned != "private"):
+        check(call, "s3:PutBucketAcl", resource, None, operation_keys(call, _ACL_KEYS))
         raise AwsError(
             "InvalidBucketAclWithObjectOwnership",
             "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
         )
-    return setting
