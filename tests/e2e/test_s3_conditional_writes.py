@@ -177,7 +177,12 @@ def test_full_object_crc32c_and_crc64nvme_on_complete(server: Server, algorithm:
     name = bucket(server, root(server))
     value = base64.b64encode(CHECK[algorithm]).decode()
     wrong = base64.b64encode(bytes(len(CHECK[algorithm]))).decode()
-    for sent, outcome in ((wrong, "BadDigest"), (value, None)):
+    attempts = (
+        (wrong, "FULL_OBJECT", ("BadDigest", 400)),
+        (value, "COMPOSITE", ("BadDigest", 400)),  # the upload's type is FULL_OBJECT
+        (value, "FULL_OBJECT", None),
+    )
+    for sent, kind, outcome in attempts:
         upload = s3.create_multipart_upload(
             Bucket=name, Key="k", ChecksumAlgorithm=algorithm, ChecksumType="FULL_OBJECT"
         )["UploadId"]
@@ -187,7 +192,7 @@ def test_full_object_crc32c_and_crc64nvme_on_complete(server: Server, algorithm:
             "Key": "k",
             "UploadId": upload,
             "MultipartUpload": {"Parts": [{"PartNumber": 1, "ETag": etag}]},
-            "ChecksumType": "FULL_OBJECT",
+            "ChecksumType": kind,
             f"Checksum{algorithm}": sent,
         }
         if outcome is None:
@@ -195,7 +200,7 @@ def test_full_object_crc32c_and_crc64nvme_on_complete(server: Server, algorithm:
             continue
         with pytest.raises(ClientError) as caught:
             s3.complete_multipart_upload(**complete)
-        assert error_of(caught)[:2] == (outcome, 400)
+        assert error_of(caught)[:2] == outcome
         s3.abort_multipart_upload(Bucket=name, Key="k", UploadId=upload)
     got = s3.head_object(Bucket=name, Key="k", ChecksumMode="ENABLED")
     assert got[f"Checksum{algorithm}"] == value

@@ -26,9 +26,11 @@ from monban.services.s3.names import bucket_name_ok, check_key, object_arn
 from monban.services.s3.objects import (
     authorized_bucket,
     commit_object,
+    key_exists,
     missing_key,
     now,
     quoted,
+    write_conditional,
     write_headers,
 )
 from monban.services.s3.ownership import check_object_acl
@@ -144,6 +146,7 @@ def _copy(call: S3Call) -> ObjectInfo:
             call.header("x-amz-copy-source") or "",
         )
     meta = _destination_meta(call, source)
+    existed = write_conditional(call) and key_exists(call)  # a delete meanwhile: 409 at commit
     segment, md5 = copy_bytes(call, source.info, 0, source.info.size - 1)
     full = source.info.checksum_type in (None, "FULL_OBJECT")
     info = ObjectInfo(
@@ -163,7 +166,7 @@ def _copy(call: S3Call) -> ObjectInfo:
         meta.storage_class,
     )
     try:
-        commit_object(call, info)
+        commit_object(call, info, existed)
     except BaseException:
         call.blobs.delete([segment.blob_id])
         raise
