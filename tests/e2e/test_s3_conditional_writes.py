@@ -165,6 +165,10 @@ def test_full_object_crc32_through_boto3_multipart(server: Server) -> None:
             io.BytesIO(data), name, "bad", ExtraArgs={"ChecksumCRC32": crc32(b"x")}, Config=config
         )
     assert "Contents" not in s3.list_objects_v2(Bucket=name, Prefix="bad")
+    with pytest.raises(ClientError) as caught:
+        _multipart(s3, name, "sized", b"12345", MpuObjectSize=4)
+    assert error_of(caught)[:2] == ("InvalidRequest", 400)
+    assert _multipart(s3, name, "sized", b"12345", MpuObjectSize=5)["Key"] == "sized"
 
 
 # The check values of the CRC catalogue (the checksum of b"123456789"): CRC-32C and CRC-64/NVME.

@@ -146,7 +146,15 @@ def _check_claimed(call: S3Call, info: ObjectInfo) -> None:
     """CompleteMultipartUpload's ``x-amz-checksum-type`` must be the upload's, and its
     ``x-amz-checksum-<algorithm>`` the object's checksum: FULL_OBJECT, the whole object's;
     COMPOSITE, the checksum of the parts' checksums (with or without ``-<count>``). Amazon S3 API
-    Reference, CompleteMultipartUpload; BadDigest when they differ."""
+    Reference, CompleteMultipartUpload; BadDigest when they differ. ``x-amz-mp-object-size``, when
+    sent, must be the object's size (InvalidRequest)."""
+    size = call.header("x-amz-mp-object-size")
+    if size is not None and size.strip() != str(info.size):
+        raise AwsError(
+            "InvalidRequest",
+            f"The provided 'x-amz-mp-object-size' header value {size.strip()} does not match what was "
+            f"computed: {info.size}",
+        )
     kind = call.header("x-amz-checksum-type")
     if kind is not None and kind.strip().upper() != (info.checksum_type or ""):
         raise AwsError(
