@@ -706,3 +706,39 @@ def test_ec2_operation_authorizes_what_the_reference_says(
             assert "aws:resourcetag/team" in keys, (operation, sorted(keys))
         if action == "iam:PassRole":
             assert "iam:passedtoservice" in keys
+# The operations whose requests may carry an ACL or an Object Ownership setting (Amazon S3 API
+# Reference: CreateBucket, PutObject, CopyObject, CreateMultipartUpload, PutBucketAcl, PutObjectAcl).
+ACL_CARRIERS = (
+    "CreateBucket",
+    "PutObject",
+    "CopyObject",
+    "CreateMultipartUpload",
+    "PutBucketAcl",
+    "PutObjectAcl",
+)
+ACL_KEY = re.compile(r"s3:x-amz-(acl|grant-[a-z-]+|object-ownership)$")
+
+
+@pytest.mark.parametrize("operation", ACL_CARRIERS)
+def test_s3_acl_keys_the_reference_lists_are_given(operation: str) -> None:
+    """Every ACL key (s3:x-amz-acl, s3:x-amz-grant-*, s3:x-amz-object-ownership) the catalogue
+    lists for the action of an operation that can carry one reaches the engine: a policy can deny
+    what the request asks for, before monban refuses the ACL itself."""
+    rule = rules()[operation]
+    listed = {key for key in _listed(rule.action) if ACL_KEY.match(key)}
+    assert listed and listed <= set(rule.condition_keys), (operation, listed - set(rule.condition_keys))
+
+
+def test_s3_acl_and_ownership_operations_need_their_own_actions() -> None:
+    """Amazon S3 User Guide, "Object Ownership permissions": s3:PutBucketOwnershipControls to apply,
+    update or delete the setting, s3:GetBucketOwnershipControls to read it."""
+    table = {name: (rule.action, rule.resource) for name, rule in rules().items()}
+    assert {name: table[name] for name in table if "Acl" in name or "OwnershipControls" in name} == {
+        "GetBucketAcl": ("s3:GetBucketAcl", "bucket"),
+        "PutBucketAcl": ("s3:PutBucketAcl", "bucket"),
+        "GetObjectAcl": ("s3:GetObjectAcl", "object"),
+        "PutObjectAcl": ("s3:PutObjectAcl", "object"),
+        "GetBucketOwnershipControls": ("s3:GetBucketOwnershipControls", "bucket"),
+        "PutBucketOwnershipControls": ("s3:PutBucketOwnershipControls", "bucket"),
+        "DeleteBucketOwnershipControls": ("s3:PutBucketOwnershipControls", "bucket"),
+    }

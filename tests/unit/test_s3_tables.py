@@ -95,3 +95,19 @@ def test_routing_errors(method: str, path: str, query: str, code: str) -> None:
     with pytest.raises(AwsError) as caught:
         route(_request(method, path, query), None)
     assert caught.value.code == code
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "expected"),
+    [
+        ("GET", "/b1", "acl", "GetBucketAcl"),
+        ("PUT", "/b1", "acl", "PutBucketAcl"),
+        ("GET", "/b1/k", "acl", "GetObjectAcl"),
+        ("PUT", "/b1/k", "acl&versionId=null", "PutObjectAcl"),
+        ("GET", "/b1", "ownershipControls", "GetBucketOwnershipControls"),
+        ("PUT", "/b1", "ownershipControls", "PutBucketOwnershipControls"),
+        ("DELETE", "/b1", "ownershipControls", "DeleteBucketOwnershipControls"),
+    ],
+)
+def test_acl_and_ownership_routing(method: str, path: str, query: str, expected: str) -> None:
+    assert route(_request(method, path, query), None).operation == expected

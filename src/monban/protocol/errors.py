@@ -126,6 +126,9 @@ ERRORS: Mapping[str, tuple[int, str]] = {
     "InternalError": (500, "Receiver"),
     "OperationAborted": (409, "Sender"),
     "MetadataTooLarge": (400, "Sender"),
+    "AccessControlListNotSupported": (400, "Sender"),
+    "InvalidBucketAclWithObjectOwnership": (400, "Sender"),
+    "ConditionalRequestConflict": (409, "Sender"),
     "SlowDown": (503, "Receiver"),
 }
 

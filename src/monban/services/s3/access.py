@@ -106,6 +106,12 @@ _HEADER_KEYS = {
     "s3:x-amz-metadata-directive": "x-amz-metadata-directive",
     "s3:if-match": "if-match",
     "s3:if-none-match": "if-none-match",
+    "s3:x-amz-object-ownership": "x-amz-object-ownership",
+    "s3:x-amz-grant-full-control": "x-amz-grant-full-control",
+    "s3:x-amz-grant-read": "x-amz-grant-read",
+    "s3:x-amz-grant-read-acp": "x-amz-grant-read-acp",
+    "s3:x-amz-grant-write": "x-amz-grant-write",
+    "s3:x-amz-grant-write-acp": "x-amz-grant-write-acp",
 }
 
 
@@ -182,6 +188,8 @@ _VERSIONED = {
     "GetObject": "s3:GetObjectVersion",
     "HeadObject": "s3:GetObjectVersion",
     "DeleteObject": "s3:DeleteObjectVersion",
+    "GetObjectAcl": "s3:GetObjectVersionAcl",
+    "PutObjectAcl": "s3:PutObjectVersionAcl",
 }
 NULL_VERSION = "null"
 

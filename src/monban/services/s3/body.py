@@ -115,6 +115,18 @@ def _checksum_request(call: S3Call) -> tuple[str | None, str | None, bool]:
     return (sdk or None), None, False
 
 
+def require_integrity_header(call: S3Call) -> None:
+    """Operations whose model requires a checksum of the body (``httpChecksumRequired``):
+    Content-MD5 or an ``x-amz-checksum-*`` / ``x-amz-sdk-checksum-algorithm`` header, else
+    InvalidRequest."""
+    if (
+        call.header("content-md5") is None
+        and not call.headers_with_prefix("x-amz-checksum-")
+        and call.header("x-amz-sdk-checksum-algorithm") is None
+    ):
+        raise AwsError("InvalidRequest", "Missing required header for this request: Content-MD5")
+
+
 def _content_md5(call: S3Call) -> bytes | None:
     text = call.header("content-md5")
     if text is None:
@@ -139,6 +151,7 @@ class BodySink:
         writer: Writer | None,
         limit: int = MAX_OBJECT,
         default_checksum: str | None = None,
+        checksum_headers: bool = True,
     ) -> None:
         signed = call.signed
         self._call = call
@@ -156,7 +169,11 @@ class BodySink:
         self._sha256 = hashlib.sha256() if self._claimed else None
         self._md5 = hashlib.md5()
         self._expected_md5 = _content_md5(call)
-        self._algorithm, self._value, self._trailer = _checksum_request(call)
+        # ``checksum_headers`` False: the x-amz-checksum-* headers describe something else (the
+        # object of a CompleteMultipartUpload), not this body
+        self._algorithm, self._value, self._trailer = (
+            _checksum_request(call) if checksum_headers else (None, None, False)
+        )
         self._algorithm = self._algorithm or default_checksum
         self._checksum = checksums.new(self._algorithm) if self._algorithm else None
         self._declared = declared_length(call)
@@ -269,8 +286,9 @@ async def stream_into(call: S3Call, sink: BodySink) -> bytes:
     return bytes(buffer)
 
 
-async def read_document(call: S3Call, limit: int) -> bytes:
-    """A small request body (an XML or JSON document), read whole and verified."""
+async def read_document(call: S3Call, limit: int, checksum_headers: bool = True) -> bytes:
+    """A small request body (an XML or JSON document), read whole and verified (its
+    ``x-amz-checksum-*`` headers too, unless ``checksum_headers`` is False)."""
     size = declared_length(call)
     if size is not None and size > limit:
         raise AwsError(
@@ -278,7 +296,7 @@ async def read_document(call: S3Call, limit: int) -> bytes:
             "Your proposed upload exceeds the maximum allowed size",
             extra={"ProposedSize": str(size), "MaxSizeAllowed": str(limit)},
         )
-    sink = BodySink(call, None, limit)
+    sink = BodySink(call, None, limit, checksum_headers=checksum_headers)
     try:
         rest = await stream_into(call, sink)
     except ClientDisconnect as exc:

@@ -20,6 +20,7 @@ from monban.services.s3.body import read_document
 from monban.services.s3.call import S3_NS, S3Call
 from monban.services.s3.errors import integer_argument, invalid_argument, iso_ms
 from monban.services.s3.names import canonical_user_id
+from monban.services.s3.ownership import check_new_bucket
 from monban.services.s3.registry import S3Result, empty, operation, xml_response
 from monban.store.s3_models import Bucket
 
@@ -62,8 +63,10 @@ def _region(call: S3Call, location: str | None) -> str:
 
 
 def _create(call: S3Call, region: str) -> bool:
-    """Insert the bucket; True when created, False for the us-east-1 re-create of one's own."""
+    """Insert the bucket; True when created, False for the us-east-1 re-create of one's own. Its
+    ACL and Object Ownership setting must be BucketOwnerEnforced's (``ownership``)."""
     authorize_operation(call, "CreateBucket", None, extra={"s3:locationconstraint": region})
+    check_new_bucket(call)
     try:
         with call.bucket_write() as session:
             session.add(

@@ -19,7 +19,7 @@ from monban.services.s3.call import S3Call
 from monban.services.s3.conditions import etag_matches
 from monban.services.s3.errors import malformed_xml, no_such_upload
 from monban.services.s3.multipart import MIN_PART, full_checksum, multipart_etag
-from monban.services.s3.objects import authorized_bucket, check_write_conditions, now
+from monban.services.s3.objects import authorized_bucket, check_write_conditions, now, write_conditional
 from monban.services.s3.registry import S3Result, operation, xml_response
 from monban.services.s3.repo import ObjectInfo
 from monban.services.s3.storage import Segment
@@ -142,6 +142,48 @@ def _object(call: S3Call, upload: MultipartUpload, parts: list[UploadPart]) -> O
     )
 
 
+def _check_claimed(call: S3Call, info: ObjectInfo) -> None:
+    """CompleteMultipartUpload's ``x-amz-checksum-type`` must be the upload's, and its
+    ``x-amz-checksum-<algorithm>`` the object's checksum: FULL_OBJECT, the whole object's;
+    COMPOSITE, the checksum of the parts' checksums (with or without ``-<count>``). Amazon S3 API
+    Reference, CompleteMultipartUpload; BadDigest when they differ. ``x-amz-mp-object-size``, when
+    sent, must be the object's size (InvalidRequest)."""
+    size = call.header("x-amz-mp-object-size")
+    if size is not None and size.strip() != str(info.size):
+        raise AwsError(
+            "InvalidRequest",
+            f"The provided 'x-amz-mp-object-size' header value {size.strip()} does not match what was "
+            f"computed: {info.size}",
+        )
+    kind = call.header("x-amz-checksum-type")
+    if kind is not None and kind.strip().upper() != (info.checksum_type or ""):
+        raise AwsError(
+            "BadDigest", f"The {kind.strip()} checksum type you specified did not match the upload's."
+        )
+    sent = [
+        (checksums.HEADERS[n], v.strip())
+        for n, v in call.headers_with_prefix("x-amz-checksum-")
+        if n in checksums.HEADERS
+    ]
+    if not sent:
+        return
+    if len(sent) > 1:
+        raise AwsError(
+            "InvalidRequest",
+            "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
+        )
+    algorithm, value = sent[0]
+    if algorithm != info.checksum_algorithm or info.checksum_value is None:
+        expected = (info.checksum_algorithm or "null").lower()
+        raise AwsError(
+            "InvalidRequest",
+            f"Checksum Type mismatch occurred, expected checksum Type: {expected}, "
+            f"actual checksum Type: {algorithm.lower()}",
+        )
+    if value not in (info.checksum_value, info.checksum_value.split("-")[0]):
+        raise AwsError("BadDigest", f"The {algorithm} you specified did not match the calculated checksum.")
+
+
 def _complete(call: S3Call, listed: list[Listed]) -> ObjectInfo:
     authorized_bucket(call, "CompleteMultipartUpload")
     upload_id = call.query.get("uploadId", "")
@@ -150,7 +192,9 @@ def _complete(call: S3Call, listed: list[Listed]) -> ObjectInfo:
         if upload is None:
             raise no_such_upload(upload_id)
         parts = _chosen(upload, repo.upload_parts(session, upload_id), listed)
+        existed = write_conditional(call) and repo.find_object(session, call.bucket, call.key) is not None
     info = _object(call, upload, parts)  # may read every byte (FULL_OBJECT): outside the lock
+    _check_claimed(call, info)
     with call.state.db.transaction() as session:
         repo.lock_bucket(session, call.bucket)
         if repo.find_upload(session, call.bucket, call.key, upload_id) is None:
@@ -162,7 +206,7 @@ def _complete(call: S3Call, listed: list[Listed]) -> ObjectInfo:
                 "A conflicting conditional operation is currently in progress "
                 "against this resource. Please try again.",
             )
-        check_write_conditions(call, repo.find_object(session, call.bucket, call.key), call.key)
+        check_write_conditions(call, repo.find_object(session, call.bucket, call.key), call.key, existed)
         replaced = repo.store_object(session, info)
         used = {p.blob_id for p in parts}
         unused = [b for b in repo.drop_upload(session, upload_id) if b not in used]
@@ -172,7 +216,7 @@ def _complete(call: S3Call, listed: list[Listed]) -> ObjectInfo:
 
 @operation("CompleteMultipartUpload")
 async def complete_multipart_upload(call: S3Call) -> S3Result:
-    body = await read_document(call, 4 * 1024 * 1024)
+    body = await read_document(call, 4 * 1024 * 1024, checksum_headers=False)  # they are the object's
     info = await call.state.run_blocking(_complete, call, _listed(body))
     host = call.info.host or "localhost"
     content: dict[str, object] = {

@@ -26,11 +26,14 @@ from monban.services.s3.names import bucket_name_ok, check_key, object_arn
 from monban.services.s3.objects import (
     authorized_bucket,
     commit_object,
+    key_exists,
     missing_key,
     now,
     quoted,
+    write_conditional,
     write_headers,
 )
+from monban.services.s3.ownership import check_object_acl
 from monban.services.s3.registry import S3Result, operation, xml_response
 from monban.services.s3.repo import ObjectInfo
 from monban.services.s3.storage import Segment
@@ -133,7 +136,7 @@ def _destination_meta(call: S3Call, source: Source) -> UploadMeta:
 
 
 def _copy(call: S3Call) -> ObjectInfo:
-    authorized_bucket(call, "CopyObject")
+    check_object_acl(call, authorized_bucket(call, "CopyObject"))
     source = resolve_source(call)
     if source.info.size > MAX_COPY:
         raise invalid_argument(
@@ -143,6 +146,7 @@ def _copy(call: S3Call) -> ObjectInfo:
             call.header("x-amz-copy-source") or "",
         )
     meta = _destination_meta(call, source)
+    existed = write_conditional(call) and key_exists(call)  # a delete meanwhile: 409 at commit
     segment, md5 = copy_bytes(call, source.info, 0, source.info.size - 1)
     full = source.info.checksum_type in (None, "FULL_OBJECT")
     info = ObjectInfo(
@@ -162,7 +166,7 @@ def _copy(call: S3Call) -> ObjectInfo:
         meta.storage_class,
     )
     try:
-        commit_object(call, info)
+        commit_object(call, info, existed)
     except BaseException:
         call.blobs.delete([segment.blob_id])
         raise

@@ -25,6 +25,7 @@ from monban.services.s3.copy import copy_bytes, resolve_source, source_range
 from monban.services.s3.errors import integer_argument, invalid_argument, iso_ms, no_such_upload
 from monban.services.s3.metadata import upload_meta
 from monban.services.s3.objects import authorized_bucket, now
+from monban.services.s3.ownership import check_object_acl
 from monban.services.s3.registry import S3Result, empty, operation, xml_response
 from monban.services.s3.storage import Segment
 from monban.services.s3.upload import receive
@@ -67,7 +68,7 @@ def _checksum_choice(call: S3Call) -> tuple[str | None, str | None]:
 
 
 def _create(call: S3Call) -> MultipartUpload:
-    authorized_bucket(call, "CreateMultipartUpload")
+    check_object_acl(call, authorized_bucket(call, "CreateMultipartUpload"))
     meta = upload_meta(call)
     algorithm, kind = _checksum_choice(call)
     row = MultipartUpload(

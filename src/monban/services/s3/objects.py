@@ -15,7 +15,7 @@ from monban.access.state import NeedsThread, on_event_loop
 from monban.protocol.errors import AwsError
 from monban.services.s3 import repo, xmlio
 from monban.services.s3.access import BucketFacts, authorize_operation, check, check_version_id
-from monban.services.s3.body import Received, read_document
+from monban.services.s3.body import Received, read_document, require_integrity_header
 from monban.services.s3.call import S3Call
 from monban.services.s3.conditions import byte_range, check_read, etag_matches
 from monban.services.s3.errors import (
@@ -26,6 +26,7 @@ from monban.services.s3.errors import (
 )
 from monban.services.s3.metadata import UploadMeta, checksum_headers, object_headers, upload_meta
 from monban.services.s3.names import bucket_arn, object_arn
+from monban.services.s3.ownership import check_object_acl
 from monban.services.s3.registry import S3Result, empty, operation, xml_response
 from monban.services.s3.repo import ObjectInfo
 from monban.services.s3.storage import RangeReader, Segment, file_ids
@@ -69,18 +70,46 @@ def authorized_bucket(call: S3Call, operation_name: str, key: str | None = None)
     return facts
 
 
-def check_write_conditions(call: S3Call, existing: ObjectInfo | None, key: str) -> None:
-    """Conditional writes: ``If-None-Match: *`` fails when the key exists; ``If-Match`` needs it."""
+def write_conditional(call: S3Call) -> bool:
+    """Whether the write is conditional (``If-None-Match``/``If-Match``). If-None-Match takes ``*``
+    only: another value is NotImplemented, as in S3, before any of the body is read."""
     if_none = call.header("if-none-match")
-    if if_none is not None:
-        if if_none.strip() != "*":
-            raise AwsError(
-                "NotImplemented",
-                "A header you provided implies functionality that is not implemented",
-                extra={"Header": "If-None-Match"},
-            )
-        if existing is not None:
-            raise precondition_failed("If-None-Match")
+    if if_none is not None and if_none.strip() != "*":
+        raise AwsError(
+            "NotImplemented",
+            "A header you provided implies functionality that is not implemented",
+            extra={"Header": "If-None-Match"},
+        )
+    return if_none is not None or call.header("if-match") is not None
+
+
+def key_exists(call: S3Call) -> bool:
+    """Whether the key has an object now (read when a conditional write begins)."""
+    with call.state.db.engine.connect() as connection:
+        return repo.read_object(connection, call.bucket, call.key) is not None
+
+
+def check_write_conditions(
+    call: S3Call, existing: ObjectInfo | None, key: str, existed: bool = False
+) -> None:
+    """Conditional writes (Amazon S3 User Guide, "How to prevent object overwrites with conditional
+    writes"), checked in the transaction that writes: ``If-None-Match: *`` fails (412) when the key
+    exists, ``If-Match`` needs it (NoSuchKey) with that ETag (412); concurrent conditional writes:
+    the first to commit wins, the others fail so. A key that ``existed`` when the request began and
+    is gone now was deleted meanwhile: ConditionalRequestConflict (409), as S3 answers a delete that
+    succeeds before the conditional write completes."""
+    if not write_conditional(call):
+        return
+    if existing is None and existed:
+        raise AwsError(
+            "ConditionalRequestConflict",
+            "A conflicting operation occurred. If using PutObject you can retry the request. If using "
+            "multipart upload you should initiate another CreateMultipartUpload request and re-upload "
+            "each part.",
+            extra={"Key": key},
+        )
+    if call.header("if-none-match") is not None and existing is not None:
+        raise precondition_failed("If-None-Match")
     if_match = call.header("if-match")
     if if_match is not None:
         if existing is None:
@@ -89,18 +118,18 @@ def check_write_conditions(call: S3Call, existing: ObjectInfo | None, key: str) 
             raise precondition_failed("If-Match")
 
 
-def commit_object(call: S3Call, info: ObjectInfo) -> None:
+def commit_object(call: S3Call, info: ObjectInfo, existed: bool = False) -> None:
     """Store ``info`` under the bucket lock; delete the blobs it replaces after the commit."""
 
     def check(existing: ObjectInfo | None) -> None:
-        check_write_conditions(call, existing, info.key)
+        check_write_conditions(call, existing, info.key, existed)
 
     with call.state.write_lock:
         replaced = repo.put_object_row(call.state.db, info, check)
     call.blobs.delete(replaced)
 
 
-def commit_object_now(call: S3Call, info: ObjectInfo) -> None:
+def commit_object_now(call: S3Call, info: ObjectInfo, existed: bool = False) -> None:
     """``commit_object`` on the event loop (SQLite), or ``WouldBlock`` having written nothing.
 
     Writing over an object stored in files is left to a thread too: its files are deleted after
@@ -114,7 +143,7 @@ def commit_object_now(call: S3Call, info: ObjectInfo) -> None:
     def check(existing: ObjectInfo | None) -> None:
         if existing is not None and file_ids(existing.segments):
             raise WouldBlock
-        check_write_conditions(call, existing, info.key)
+        check_write_conditions(call, existing, info.key, existed)
 
     try:
         replaced = repo.put_object_row_now(db, info, check)
@@ -155,17 +184,18 @@ def write_headers(info: ObjectInfo) -> dict[str, str]:
 
 @operation("PutObject")
 async def put_object(call: S3Call) -> S3Result:
-    await call.state.run_cached(authorized_bucket, call, "PutObject")
+    check_object_acl(call, await call.state.run_cached(authorized_bucket, call, "PutObject"))
     meta = upload_meta(call)
+    existed = write_conditional(call) and await call.state.run_blocking(key_exists, call)
 
     def then(segment: Segment, received: Received) -> ObjectInfo:
         info = new_object(call, meta, (segment,), received)
-        commit_object(call, info)
+        commit_object(call, info, existed)
         return info
 
     def then_now(segment: Segment, received: Received) -> ObjectInfo:
         info = new_object(call, meta, (segment,), received)
-        commit_object_now(call, info)
+        commit_object_now(call, info, existed)
         return info
 
     info = await receive(call, then, inline_limit=INLINE_OBJECT, then_now=then_now)
@@ -389,12 +419,7 @@ def _delete_many(call: S3Call, quiet: bool, keys: list[tuple[str, str | None]]) 
 
 @operation("DeleteObjects")
 async def delete_objects(call: S3Call) -> S3Result:
-    if (
-        call.header("content-md5") is None
-        and not call.headers_with_prefix("x-amz-checksum-")
-        and (call.header("x-amz-sdk-checksum-algorithm") is None)
-    ):
-        raise AwsError("InvalidRequest", "Missing required header for this request: Content-MD5")
+    require_integrity_header(call)
     await call.state.run_blocking(_bucket_exists, call)
     body = await read_document(call, 2 * 1024 * 1024)
     quiet, keys = _delete_request(call, body)

@@ -19,7 +19,6 @@ from monban.services.s3.errors import not_implemented
 _UNSUPPORTED = frozenset(
     {
         "accelerate",
-        "acl",
         "analytics",
         "attributes",
         "cors",
@@ -34,7 +33,6 @@ _UNSUPPORTED = frozenset(
         "metrics",
         "notification",
         "object-lock",
-        "ownershipControls",
         "publicAccessBlock",
         "replication",
         "requestPayment",
@@ -106,9 +104,15 @@ def _bucket_operation(method: str, query: dict[str, str]) -> str:
             ("policyStatus", "GetBucketPolicyStatus"),
             ("location", "GetBucketLocation"),
             ("uploads", "ListMultipartUploads"),
+            ("acl", "GetBucketAcl"),
+            ("ownershipControls", "GetBucketOwnershipControls"),
         ),
-        "PUT": (("policy", "PutBucketPolicy"),),
-        "DELETE": (("policy", "DeleteBucketPolicy"),),
+        "PUT": (
+            ("policy", "PutBucketPolicy"),
+            ("acl", "PutBucketAcl"),
+            ("ownershipControls", "PutBucketOwnershipControls"),
+        ),
+        "DELETE": (("policy", "DeleteBucketPolicy"), ("ownershipControls", "DeleteBucketOwnershipControls")),
         "POST": (("delete", "DeleteObjects"),),
         "HEAD": (),
     }[method]
@@ -130,6 +134,8 @@ def _bucket_operation(method: str, query: dict[str, str]) -> str:
 
 
 def _object_operation(method: str, query: dict[str, str], copy_source: bool) -> str:
+    if "acl" in query and method in ("GET", "PUT"):
+        return "GetObjectAcl" if method == "GET" else "PutObjectAcl"
     if any(name in _UNSUPPORTED for name in query):
         raise not_implemented()
     upload = "uploadId" in query
