@@ -28,7 +28,8 @@ def test_instances_number_in_creation_order_with_ec2_ids(db: Database) -> None:
         second = create_instance(session, NewInstance(ACCOUNT, "us-east-1", "us-east-1b", profile_id="AIPAX"))
     assert (first.ordinal, second.ordinal) == (0, 1)
     assert re.fullmatch(r"i-[0-9a-f]{17}", first.instance_id)
-    assert re.fullmatch(r"r-[0-9a-f]{17}", first.reservation_id) and first.reservation_id != second.reservation_id
+    assert re.fullmatch(r"r-[0-9a-f]{17}", first.reservation_id)
+    assert first.reservation_id != second.reservation_id
     assert first.private_ip != second.private_ip
     assert first.association_id is None and first.state == "running"
     assert re.fullmatch(r"iip-assoc-[0-9a-f]{17}", second.association_id or "")
