@@ -706,6 +706,8 @@ def test_ec2_operation_authorizes_what_the_reference_says(
             assert "aws:resourcetag/team" in keys, (operation, sorted(keys))
         if action == "iam:PassRole":
             assert "iam:passedtoservice" in keys
+
+
 # The operations whose requests may carry an ACL or an Object Ownership setting (Amazon S3 API
 # Reference: CreateBucket, PutObject, CopyObject, CreateMultipartUpload, PutBucketAcl, PutObjectAcl).
 ACL_CARRIERS = (
