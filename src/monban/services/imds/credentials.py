@@ -24,7 +24,7 @@ from typing import Any
 
 from monban.credentials.keyring import KeyRing
 from monban.protocol.xml import utc_text
-from monban.services.imds.metadata import InstanceFacts, static_answer
+from monban.services.imds.metadata import InstanceFacts, directory_key, static_answer
 from monban.services.sts.issue import Issued
 from monban.services.sts.service_session import (
     Lifetime,
@@ -134,7 +134,9 @@ class InstanceCredentials:
     def answer(self, facts: InstanceFacts, path: str, delivery: str, now: int) -> str | None:
         """The answer at ``path`` (None: 404)."""
         profile = facts.profile
-        key = path.rstrip("/")
+        key = directory_key(path)
+        if key is None:
+            return None
         if profile is None or key == IAM or not path.startswith(IAM + "/"):
             return static_answer(facts, path)
         role = profile.role

@@ -116,11 +116,22 @@ def meta_data_listing(facts: InstanceFacts) -> str:
     return _listing(*entries)
 
 
+def directory_key(path: str) -> str | None:
+    """The path without the one trailing slash a directory may be asked with; None for a path
+    that names nothing (an empty segment)."""
+    key = path[:-1] if path.endswith("/") and path != "/" else path
+    if not key.startswith("/") or "//" in path:
+        return None
+    return key
+
+
 def static_answer(facts: InstanceFacts, path: str) -> str | None:
     """Every answer but the role's credentials and ``iam/info``; None: no such resource (404).
     ``path`` is the request's path; a directory answers with or without its trailing slash."""
     record = facts.record
-    key = path.rstrip("/") if path != "/" else path
+    key = directory_key(path)
+    if key is None:
+        return None
     if key == "/":
         return "latest"
     if key == "/latest":
