@@ -5,11 +5,8 @@ and fromContainerMetadata, with no keys anywhere."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -22,7 +19,9 @@ from tests.e2e.workload_support import (
     Workloads,
     aws,
     keyless_env,
+    node_script,
     request,
+    run_node,
     start_workloads,
 )
 
@@ -80,7 +79,14 @@ def test_wrong_or_missing_tokens_get_nothing(workloads: Workloads, tmp_path: Pat
     port = _port(workloads)
     missing = request(port, "GET", PATH)
     assert missing.status == 401 and "AccessKeyId" not in missing.body
-    for wrong in (APP_TOKEN[:-1], APP_TOKEN + "x", APP_TOKEN.upper(), "", "Bearer " + APP_TOKEN, "t" * 20_000):
+    for wrong in (
+        APP_TOKEN[:-1],
+        APP_TOKEN + "x",
+        APP_TOKEN.upper(),
+        "",
+        "Bearer " + APP_TOKEN,
+        "t" * 20_000,
+    ):
         answer = request(port, "GET", PATH, {"Authorization": wrong})
         assert answer.status in (401, 403) and "AccessKeyId" not in answer.body, wrong[:40]
     assert request(port, "POST", PATH, {"Authorization": APP_TOKEN}).status == 405
@@ -97,29 +103,11 @@ def test_a_role_that_does_not_trust_ecs_tasks(workloads: Workloads) -> None:
     assert lines and "does not let ecs-tasks.amazonaws.com perform sts:AssumeRole" in lines[-1]
 
 
-def _node(env: dict[str, str], endpoint: str, mode: str) -> dict[str, Any]:
-    node = shutil.which("node")
-    if node is None or not (JS / "node_modules" / "@aws-sdk" / "credential-providers").is_dir():
-        pytest.fail("needs Node.js and `npm ci --prefix tests/js` (make test does both)")
-    done = subprocess.run(
-        [node, "workload_credentials.mjs", endpoint, mode],
-        cwd=JS,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
-
-
 def test_javascript_from_instance_metadata(workloads: Workloads, tmp_path: Path) -> None:
     for ordinal in (0, 1):  # HttpTokens optional, then required
         endpoint = workloads.metadata_endpoint(ordinal)
         env = keyless_env(tmp_path, workloads.server, AWS_EC2_METADATA_SERVICE_ENDPOINT=endpoint)
-        result = _node(env, workloads.server.endpoint, "instance")
+        result = node_script(env, workloads.server.endpoint, "instance")
         instance_id = request(workloads.imds_port, "GET", "/latest/meta-data/instance-id").body
         if ordinal == 0:
             assert result["arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/web/{instance_id}"
@@ -129,18 +117,9 @@ def test_javascript_from_instance_metadata(workloads: Workloads, tmp_path: Path)
 
 
 def test_javascript_from_container_metadata(workloads: Workloads, tmp_path: Path) -> None:
-    result = _node(_container_env(workloads, tmp_path, APP_TOKEN), workloads.server.endpoint, "container")
+    result = node_script(
+        _container_env(workloads, tmp_path, APP_TOKEN), workloads.server.endpoint, "container"
+    )
     assert result["arn"].startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/app/")
     env = _container_env(workloads, tmp_path, "not-the-token-of-any-task")
-    node = shutil.which("node")
-    assert node is not None
-    done = subprocess.run(
-        [node, "workload_credentials.mjs", workloads.server.endpoint, "container"],
-        cwd=JS,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode != 0
+    assert run_node(env, workloads.server.endpoint, "container").returncode != 0

@@ -7,11 +7,13 @@ import http.client
 import json
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.e2e.server import REGION, Server, start_server
 
@@ -177,3 +179,23 @@ def token(port: int, ttl: int = 21600) -> str:
     answer = request(port, "PUT", "/latest/api/token", {"X-aws-ec2-metadata-token-ttl-seconds": str(ttl)})
     assert answer.status == 200, answer
     return answer.body
+
+
+JS = Path(__file__).resolve().parents[1] / "js"
+
+
+def run_node(env: dict[str, str], endpoint: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``node tests/js/workload_credentials.mjs <endpoint> <args>``."""
+    node = shutil.which("node")
+    if node is None or not (JS / "node_modules" / "@aws-sdk" / "credential-providers").is_dir():
+        raise RuntimeError("needs Node.js and `npm ci --prefix tests/js` (make test does both)")
+    command = [node, "workload_credentials.mjs", endpoint, *args]
+    return subprocess.run(command, cwd=JS, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+def node_script(env: dict[str, str], endpoint: str, *args: str) -> dict[str, Any]:
+    """The script's JSON line (it must succeed)."""
+    done = run_node(env, endpoint, *args)
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
