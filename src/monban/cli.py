@@ -106,7 +106,7 @@ def _serve_args(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     p.add_argument(
         "--imds-port",
-        type=int,
+        type=port_number,
         default=None,
         metavar="PORT",
         help="serve the EC2 instance metadata service (IMDSv1 and v2, the instance role's credentials) "
@@ -127,6 +127,17 @@ def seconds(text: str) -> float:
     value = float(text)
     if not 0 < value < 86400:
         raise argparse.ArgumentTypeError(f"{text}: give a number of seconds above 0 and below 86400")
+    return value
+
+
+def port_number(text: str) -> int:
+    """An --imds-port value: a TCP port."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text}: give a TCP port, 1 to 65535")
     return value
 
 
