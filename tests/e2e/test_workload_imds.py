@@ -269,3 +269,11 @@ def test_an_instance_made_later_gets_its_listener(workloads: Workloads, tmp_path
         assert _wait_for(port, -1) == -1  # the listener is closed
     finally:
         db.dispose()
+
+
+def test_a_deleted_profile_is_no_profile(workloads: Workloads) -> None:
+    """Instance 5's profile holds no role; deleted, the instance has no iam/ (last: it changes 5)."""
+    port = workloads.imds_port + 5
+    workloads.server.client("iam").delete_instance_profile(InstanceProfileName="empty")
+    assert "iam/" not in request(port, "GET", "/latest/meta-data/").body.split("\n")
+    assert request(port, "GET", "/latest/meta-data/iam/info").status == 404

@@ -38,16 +38,16 @@ class InstanceFacts:
 
 
 def read_facts(session: Session, instance_id: str) -> InstanceFacts | None:
-    """The instance as it is now, with its profile and role (None when it no longer exists)."""
+    """The instance as it is now, with its profile and role (None when it no longer exists). A
+    profile deleted since it was associated is no profile: the instance has no ``iam/``."""
     record = get_instance(session, instance_id)
     if record is None:
         return None
     if record.profile_id is None:
         return InstanceFacts(record, None)
     profile = session.get(InstanceProfile, record.profile_id)
-    if profile is None:  # the profile was deleted: EC2 keeps the association, no role is found
-        arn = f"arn:aws:iam::{record.account_id}:instance-profile/"
-        return InstanceFacts(record, ProfileFacts(arn, record.profile_id, None))
+    if profile is None:  # deleted since (a profile made again under its name is another one)
+        return InstanceFacts(record, None)
     roles = roles_of(session, profile)
     role = find_role(session, roles[0].arn) if roles else None
     return InstanceFacts(record, ProfileFacts(profile.arn, profile.id, role))
