@@ -105,6 +105,16 @@ def _serve_args(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "--audit-stdout", action="store_true", help="print each audit record on stdout too (default: off)"
     )
     p.add_argument(
+        "--imds-port",
+        type=port_number,
+        default=None,
+        metavar="PORT",
+        help="serve the EC2 instance metadata service (IMDSv1 and v2, the instance role's credentials) "
+        "of each running instance on its own port, PORT + the instance's ordinal (0 for the first "
+        "instance made), on --host; instances made later get theirs within 0.5 s (default: none: "
+        "no instance metadata listeners)",
+    )
+    p.add_argument(
         "--log-level",
         default="warning",
         choices=LOG_LEVELS,
@@ -117,6 +127,17 @@ def seconds(text: str) -> float:
     value = float(text)
     if not 0 < value < 86400:
         raise argparse.ArgumentTypeError(f"{text}: give a number of seconds above 0 and below 86400")
+    return value
+
+
+def port_number(text: str) -> int:
+    """An --imds-port value: a TCP port."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text}: give a TCP port, 1 to 65535")
     return value
 
 
@@ -179,6 +200,7 @@ def serve(args: argparse.Namespace) -> int:
             audit_max_bytes=args.audit_max_bytes,
             audit_files=args.audit_files,
             audit_stdout=args.audit_stdout,
+            imds_port=args.imds_port,
         )
         with serving(settings.data_dir):  # no master key rotation meanwhile (admin.py)
             try:
@@ -187,6 +209,10 @@ def serve(args: argparse.Namespace) -> int:
                 print(f"monban: {error}", file=sys.stderr)
                 return 2
             os.environ[SETTINGS_ENV] = settings_to_env(settings)
+            if settings.imds_port is not None:
+                from monban.server.imds import MetadataListeners
+
+                MetadataListeners(settings).start()
             print(banner(settings, credentials, roots), flush=True)
             return _run(settings, sock, args.log_level)
 

@@ -38,6 +38,7 @@ class Settings:
     audit_max_bytes: int = 100 * 1024 * 1024  # the audit file's size before it is rotated
     audit_files: int = 0  # rotated audit files kept; 0 (the default): no audit trail written
     audit_stdout: bool = False  # each audit record on stdout as well
+    imds_port: int | None = None  # instance metadata listeners: this port + each instance's ordinal
 
     @property
     def database(self) -> str:

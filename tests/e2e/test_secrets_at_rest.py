@@ -1,6 +1,7 @@
 """Secrets stay secret (issue 17): after a server has made and used every kind of secret — a user's
 access key, GetSessionToken and web identity sessions, the root keys, the master key, an OIDC
-issuer's private key — and refused a request signed with a wrong secret, no file of the data dir
+issuer's private key, an ECS task's token and its credentials, an instance's IMDSv2 token and
+its credentials — and refused a request signed with a wrong secret, no file of the data dir
 (the database and its WAL, the object files, the server's log, the audit trail when there is one:
 every file, whatever its name) holds any of them in clear, except the one file that is that
 secret's home: ``credentials`` for the root keys, ``master.key``, the issuer's ``.pem``. Every file
@@ -12,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +34,20 @@ from tests.e2e.web_identity_support import (
     monban_oidc,
     unsigned_sts,
 )
+from tests.e2e.workload_support import free_range, request, token
 
 ACCOUNT = "111122223333"
+TASK_TOKEN = "a-task-token-kept-only-as-a-digest"
+WORKLOAD_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": ["ec2.amazonaws.com", "ecs-tasks.amazonaws.com"]},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
 
 
 @dataclass(frozen=True)
@@ -53,7 +67,15 @@ def _bootstrap(data: Path) -> Path:
             {
                 "AccountId": ACCOUNT,
                 "OIDCProviders": [{"Url": GITHUB, "ClientIdList": [AUDIENCE], "Jwks": jwks}],
-                "Roles": [{"RoleName": "deploy", "AssumeRolePolicyDocument": trust}],
+                "Roles": [
+                    {"RoleName": "deploy", "AssumeRolePolicyDocument": trust},
+                    {"RoleName": "workload", "AssumeRolePolicyDocument": WORKLOAD_TRUST},
+                ],
+                "InstanceProfiles": [{"InstanceProfileName": "workload", "Roles": ["workload"]}],
+                "Instances": [{"IamInstanceProfile": "workload"}],
+                "Tasks": [
+                    {"TaskRoleArn": f"arn:aws:iam::{ACCOUNT}:role/workload", "AuthorizationToken": TASK_TOKEN}
+                ],
             }
         ]
     }
@@ -67,9 +89,10 @@ def used(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, lis
     """A server that made and used every kind of secret (stopped), and those secrets."""
     data = tmp_path_factory.mktemp("secrets") / "data"
     data.mkdir(mode=0o700)
-    running = start_server(data, "--config", str(_bootstrap(data)))
+    imds = free_range(1)
+    running = start_server(data, "--config", str(_bootstrap(data)), "--imds-port", str(imds))
     try:
-        secrets = exercise(running)
+        secrets = exercise(running) + workloads(running, imds)
     finally:
         running.stop()
     yield running, secrets
@@ -104,6 +127,34 @@ def exercise(server: Server) -> list[Secret]:
         *[plain(f"root secret of {a}", s, home="credentials") for a, (_k, s) in server.roots.items()],
         master_key(server.data_dir),
         *issuer_keys(server.data_dir),
+    ]
+
+
+def workloads(server: Server, imds: int) -> list[Secret]:
+    """The container endpoint's and the metadata service's credentials, and their tokens."""
+    port = int(server.endpoint.rsplit(":", 1)[1])
+    task = json.loads(request(port, "GET", "/_monban/ecs/credentials", {"Authorization": TASK_TOKEN}).body)
+    deadline = time.monotonic() + 30
+    while True:  # the listener opens within 0.5 s of the start
+        try:
+            v2 = token(imds)
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+    headers = {"X-aws-ec2-metadata-token": v2}
+    instance = json.loads(
+        request(imds, "GET", "/latest/meta-data/iam/security-credentials/workload", headers).body
+    )
+    assert session_client(server, "sts", {**task, "SessionToken": task["Token"]}).get_caller_identity()
+    return [
+        plain("an ECS task's token", TASK_TOKEN),
+        plain("a task session's secret", task["SecretAccessKey"]),
+        plain("a task session token", task["Token"]),
+        plain("an IMDSv2 token", v2),
+        plain("an instance session's secret", instance["SecretAccessKey"]),
+        plain("an instance session token", instance["Token"]),
     ]
 
 

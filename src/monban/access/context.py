@@ -43,7 +43,10 @@ def _session_keys(caller: Caller, values: ContextValues) -> None:
     if provider:  # a web identity session (IAM User Guide, "aws:FederatedProvider")
         values["aws:FederatedProvider"] = provider
     if claims.kind == "role" and claims.instance_profile:
-        values["ec2:RoleDelivery"] = "2.0"
+        # instance credentials (EC2 User Guide, "IAM roles for Amazon EC2"; IAM User Guide, global
+        # condition keys): ec2:SourceInstanceARN, aws:EC2InstanceSourceVPC,
+        # aws:EC2InstanceSourcePrivateIPv4 and ec2:RoleDelivery, sealed into the session
+        values.update({key: value for key, value in claims.extra.items() if ":" in key})
 
 
 def base_context(caller: Caller, info: RequestInfo) -> ContextValues:

@@ -15,6 +15,9 @@ Shape (CloudFormation property names, every list optional)::
         ManagedPolicies: [{ManagedPolicyName, Path, PolicyDocument, Description}]
         InstanceProfiles: [{InstanceProfileName, Path, Roles}]
         Buckets: [{BucketName, PolicyDocument, Objects: [{Key, Body}]}]
+        Instances: [{InstanceId, IamInstanceProfile, Tags, MetadataOptions: {HttpTokens}, Region,
+                     AvailabilityZone}]
+        Tasks: [{TaskRoleArn, AuthorizationToken}]
 
 Policy documents are YAML mappings or JSON strings.
 """

@@ -2,7 +2,8 @@
 
 Dependency order: accounts (root keys, SCPs), managed policies, groups, users (of every account:
 trust policies may name users of any account), roles (created first, their trust policies set once
-every role exists, so roles may trust each other in any order), instance profiles, buckets.
+every role exists, so roles may trust each other in any order), instance profiles, instances (in
+the file's order) and tasks (``workloads.py``), buckets.
 
 Applying creates what is missing and updates what differs (paths, documents, descriptions,
 boundaries, tags, secrets of the file's keys); it never duplicates an access key and never deletes
@@ -38,6 +39,7 @@ from monban.config.model import (
     RoleSpec,
     UserSpec,
 )
+from monban.config.workloads import apply_instance, apply_tasks
 from monban.credentials.keyring import KeyRing, SealError
 from monban.protocol.errors import AwsError
 from monban.services.iam.access_keys import check_key_quota
@@ -337,6 +339,17 @@ def _each(
                 apply(account.account_id, spec)
 
 
+def _workloads(session: Session, keyring: KeyRing, bootstrap: Bootstrap) -> None:
+    """Instances in the file's order (their ordinals follow it), then each account's tasks."""
+    for i, account in enumerate(bootstrap.accounts):
+        for j, spec in enumerate(account.instances):
+            with _at(bootstrap.source, f"Accounts[{i}].Instances[{j}]"):
+                apply_instance(session, account.account_id, j, spec)
+    for i, account in enumerate(bootstrap.accounts):
+        with _at(bootstrap.source, f"Accounts[{i}].Tasks"):
+            apply_tasks(session, keyring, account.account_id, account.tasks)
+
+
 def apply_bootstrap(session: Session, keyring: KeyRing, bootstrap: Bootstrap, *, data_dir: Path) -> None:
     """Bring the store in line with the file (called at every start, in one transaction)."""
     _accounts(session, keyring, bootstrap)
@@ -362,6 +375,7 @@ def apply_bootstrap(session: Session, keyring: KeyRing, bootstrap: Bootstrap, *,
         lambda a: a.instance_profiles,
         lambda acct, spec: _instance_profile(session, acct, spec),
     )
+    _workloads(session, keyring, bootstrap)
     for i, account in enumerate(bootstrap.accounts):
         where = f"Accounts[{i}].Buckets"
         with _at(bootstrap.source, where):

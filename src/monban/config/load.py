@@ -21,6 +21,10 @@ from typing import Any, TypeVar
 import yaml
 
 from monban.aws_managed import aws_arns
+from monban.config.fields import Problem
+from monban.config.fields import items as _items
+from monban.config.fields import mapping as _mapping
+from monban.config.fields import text as _text
 from monban.config.model import (
     AccountSpec,
     Bootstrap,
@@ -36,6 +40,7 @@ from monban.config.model import (
     RoleSpec,
     UserSpec,
 )
+from monban.config.workloads import check_workload_ids, check_workloads, read_instance, read_task
 from monban.policy import MalformedPolicyDocument, PolicyKind, parse_policy
 from monban.policy.parse import (
     check_inline_policy_size,
@@ -56,44 +61,6 @@ MAX_GROUPS = 10  # groups per user
 MAX_KEYS = 2  # access keys per user
 MAX_VALUES = 100_000  # values in a bootstrap file once YAML's aliases are expanded
 MAX_DEPTH = 64  # nesting of its values
-
-
-class Problem(Exception):
-    """One bad field: where it is and what is wrong."""
-
-    def __init__(self, where: str, message: str) -> None:
-        super().__init__(f"{where}: {message}")
-        self.where = where
-        self.message = message
-
-
-# --- scalar fields -----------------------------------------------------------------------------
-
-
-def _mapping(value: Any, where: str, allowed: Iterable[str], required: Iterable[str] = ()) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise Problem(where, "must be a mapping")
-    for key in value:
-        if key not in allowed:
-            raise Problem(f"{where}.{key}", "unknown field (expected one of " + ", ".join(allowed) + ")")
-    for key in required:
-        if value.get(key) is None:
-            raise Problem(f"{where}.{key}", "is required")
-    return value
-
-
-def _items(value: Any, where: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise Problem(where, "must be a list")
-    return value
-
-
-def _text(value: Any, where: str) -> str:
-    if not isinstance(value, str):
-        raise Problem(where, "must be a string")
-    return value
 
 
 def _name(value: Any, where: str, limit: int) -> str:
@@ -348,6 +315,8 @@ SECTIONS: dict[str, tuple[str, Callable[[Any, str], Any]]] = {
     "ManagedPolicies": ("managed_policies", _managed),
     "InstanceProfiles": ("instance_profiles", _profile),
     "Buckets": ("buckets", _bucket),
+    "Instances": ("instances", read_instance),
+    "Tasks": ("tasks", read_task),
 }
 ACCOUNT_FIELDS = ("AccountId", "RootAccessKeys", "ServiceControlPolicies", *SECTIONS, "OIDCProviders")
 
@@ -507,6 +476,7 @@ def _check_account(account: AccountSpec, at: str, problems: list[str]) -> None:
                     f"{at}.InstanceProfiles[{i}].Roles[{j}]: no role {role} in this account's Roles"
                 )
     _check_policy_refs(account, at, problems)
+    check_workloads(account, at, problems)
 
 
 def _check_file(accounts: tuple[AccountSpec, ...], problems: list[str]) -> None:
@@ -527,6 +497,7 @@ def _check_file(accounts: tuple[AccountSpec, ...], problems: list[str]) -> None:
         buckets += [(f"Accounts[{i}].Buckets[{j}].BucketName", b.name) for j, b in enumerate(account.buckets)]
     _unique(keys, "access key id", problems)
     _unique(buckets, "bucket", problems)
+    check_workload_ids(accounts, problems)
 
 
 def parse_bootstrap(data: Any, source: str = "<bootstrap>") -> Bootstrap:

@@ -109,6 +109,29 @@ class OidcProviderSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class InstanceSpec:
+    """An EC2 instance record (``store/instances.py``): RunInstances's IamInstanceProfile (by
+    name), TagSpecifications' tags, MetadataOptions' HttpTokens, Placement. ``instance_id`` None:
+    derived from the account and the entry's place in the file (``config/workloads.py``)."""
+
+    instance_id: str | None
+    profile: str | None
+    tags: tuple[tuple[str, str], ...] = ()
+    http_tokens: str = "optional"
+    region: str = "us-east-1"
+    availability_zone: str = "us-east-1a"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSpec:
+    """An ECS task: its task role and the token its containers present (kept only as a keyed
+    digest in the database)."""
+
+    role_arn: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
 class AccountSpec:
     account_id: str
     root_access_keys: tuple[KeySpec, ...] = ()
@@ -120,6 +143,8 @@ class AccountSpec:
     instance_profiles: tuple[InstanceProfileSpec, ...] = ()
     buckets: tuple[BucketSpec, ...] = ()
     oidc_providers: tuple[OidcProviderSpec, ...] = ()
+    instances: tuple[InstanceSpec, ...] = ()
+    tasks: tuple[TaskSpec, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

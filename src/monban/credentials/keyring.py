@@ -139,6 +139,8 @@ class KeyRing:
     secrets: Sealer  # long-term secret access keys at rest
     sessions: Sealer  # session tokens
     messages: Sealer  # encoded authorization messages
+    metadata: Sealer  # the instance metadata service's IMDSv2 session tokens
+    workload_tokens: bytes  # HMAC key of container credential tokens' digests at rest
 
     @classmethod
     def from_master(cls, master: bytes) -> KeyRing:
@@ -146,4 +148,6 @@ class KeyRing:
             secrets=Sealer(_derive(master, b"monban secrets at rest v1")),
             sessions=Sealer(_derive(master, b"monban session tokens v1")),
             messages=Sealer(_derive(master, b"monban authorization messages v1")),
+            metadata=Sealer(_derive(master, b"monban instance metadata tokens v1")),
+            workload_tokens=_derive(master, b"monban container credential tokens v1"),
         )

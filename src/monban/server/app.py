@@ -3,7 +3,9 @@
 IAM and STS are the Query protocol at ``/`` (form ``Action`` + ``Version``); everything else is S3
 (path style, or virtual-host style for ``<bucket>.localhost``). ``GET /_monban/health`` answers
 ``{"status": "ok"}`` when the worker is ready (its database answers); it is unauthenticated, so it
-says nothing else — no account ids.
+says nothing else — no account ids. ``/_monban/ecs/credentials`` is the container credentials
+endpoint (``monban.fronts.container``). ``/_monban/…`` names no bucket: bucket names cannot start
+with ``_``.
 
 The Query front (``monban.fronts.query``) is plain ASGI: it is the path of every IAM and STS
 call, so it reads the body and writes the response itself, with no framework objects in between.
@@ -20,6 +22,8 @@ from starlette.types import Receive, Scope, Send
 from monban import sigv4
 from monban.access.state import AppState
 from monban.fronts.cloudtrail import is_cloudtrail, serve_cloudtrail
+from monban.fronts.container import PATH as CONTAINER_CREDENTIALS
+from monban.fronts.container import serve_container_credentials
 from monban.fronts.query import serve_query
 from monban.fronts.s3 import handle_s3
 
@@ -75,6 +79,9 @@ class MonbanApp:
         if scope["path"] == HEALTH and method in ("GET", "HEAD"):
             await self.state.run_cached(self.state.generation.get)  # the database answers
             await JSONResponse({"status": "ok"})(scope, receive, send)
+            return
+        if scope["path"] == CONTAINER_CREDENTIALS:
+            await serve_container_credentials(self.state, scope, receive, send)
             return
         http = http_request(scope)
         if _is_query(scope, http):

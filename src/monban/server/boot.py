@@ -85,6 +85,8 @@ def banner(settings: Settings, credentials: Path, roots: dict[str, tuple[str, st
     endpoint = f"http://{host}:{settings.port}"
     lines = [f"monban listening on {endpoint}  (IAM, STS and S3)"]
     lines += [f"  account {acct}: root access key {akid}" for acct, (akid, _s) in sorted(roots.items())]
+    if settings.imds_port is not None:
+        lines.append(f"  instance metadata: http://{host}:{settings.imds_port} + each instance's ordinal")
     lines.append(f"  root credentials (profiles monban-<account>): {credentials}")
     lines.append(
         f"    e.g. AWS_SHARED_CREDENTIALS_FILE={credentials} aws --profile monban-{min(roots)} "

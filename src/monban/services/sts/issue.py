@@ -181,6 +181,16 @@ class RoleSessionSpec(NamedTuple):
     caller_arn: str | None = None
     mfa_authenticated_at: int | None = None
     federated_provider: str | None = None  # AssumeRoleWithWebIdentity: the provider's ARN
+    context: tuple[tuple[str, str], ...] = ()  # condition keys every request of the session carries
+
+
+def _extra(spec: RoleSessionSpec) -> dict[str, str]:
+    """The claims' ``extra``: the web identity provider, and the session's own condition keys
+    (names with a colon: ``ec2:SourceInstanceARN``…; see ``access/context.py``)."""
+    extra = dict(spec.context)
+    if spec.federated_provider:
+        extra["federated_provider"] = spec.federated_provider
+    return extra
 
 
 def role_session(keyring: KeyRing, role: RoleRecord, spec: RoleSessionSpec) -> Issued:
@@ -207,7 +217,7 @@ def role_session(keyring: KeyRing, role: RoleRecord, spec: RoleSessionSpec) -> I
         chained=spec.chained,
         instance_profile=spec.instance_profile,
         caller_arn=spec.caller_arn,
-        extra={"federated_provider": spec.federated_provider} if spec.federated_provider else {},
+        extra=_extra(spec) if spec.federated_provider or spec.context else {},
     )
     return Issued(claims, seal_token(claims, keyring.sessions, nonce))
 
