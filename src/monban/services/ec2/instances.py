@@ -39,6 +39,7 @@ from monban.services.ec2.common import (
 )
 from monban.services.ec2.tags import check_tags, request_tag_context, resource_tag_context, tag_pairs
 from monban.services.query import QueryCall, Result, register
+from monban.settings import Settings
 from monban.store import instances as store
 from monban.store.instances import HTTP_TOKENS, InstanceRecord, NewInstance
 
@@ -67,7 +68,29 @@ def _dns_name(record: InstanceRecord) -> str:
     return f"{host}.{record.region}.compute.internal"
 
 
-def instance_shape(session: Session, record: InstanceRecord) -> dict[str, Any]:
+IMDS_TAG = "monban:imds-endpoint"
+
+
+def imds_endpoint(settings: Settings, record: InstanceRecord) -> str | None:
+    """Where the instance's metadata service listens (``--imds-port`` + its ordinal, on the
+    server's host), while it has one."""
+    if settings.imds_port is None or record.state != "running" or record.http_endpoint != "enabled":
+        return None
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{settings.imds_port + record.ordinal}"
+
+
+def _shown_tags(settings: Settings, record: InstanceRecord) -> list[dict[str, str]] | None:
+    """The instance's tags, and (not stored, not filterable) ``monban:imds-endpoint``."""
+    shown = tag_set(record.tags)
+    endpoint = imds_endpoint(settings, record)
+    if endpoint is not None:
+        shown.append({"key": IMDS_TAG, "value": endpoint})
+    return shown or None
+
+
+def instance_shape(session: Session, record: InstanceRecord, settings: Settings) -> dict[str, Any]:
     """One ``instancesSet`` item, as DescribeInstances and RunInstances return it."""
     live = record.state != "terminated"
     return {
@@ -94,7 +117,7 @@ def instance_shape(session: Session, record: InstanceRecord) -> dict[str, Any]:
         "blockDeviceMapping": [],
         "virtualizationType": "hvm",
         "clientToken": "",
-        "tagSet": tag_set(record.tags) if record.tags else None,
+        "tagSet": _shown_tags(settings, record),
         "hypervisor": "xen",
         "networkInterfaceSet": [],
         "iamInstanceProfile": profile_shape(session, record.profile_id),
@@ -111,7 +134,7 @@ def instance_shape(session: Session, record: InstanceRecord) -> dict[str, Any]:
     }
 
 
-def reservations(session: Session, records: list[InstanceRecord]) -> list[dict[str, Any]]:
+def reservations(session: Session, records: list[InstanceRecord], settings: Settings) -> list[dict[str, Any]]:
     """The records grouped by reservation, in their order."""
     grouped: dict[str, list[InstanceRecord]] = {}
     for record in records:
@@ -121,7 +144,7 @@ def reservations(session: Session, records: list[InstanceRecord]) -> list[dict[s
             "reservationId": rid,
             "ownerId": members[0].account_id,
             "groupSet": [],
-            "instancesSet": [instance_shape(session, r) for r in members],
+            "instancesSet": [instance_shape(session, r, settings) for r in members],
         }
         for rid, members in grouped.items()
     ]
@@ -211,7 +234,7 @@ def describe_instances(call: QueryCall) -> Result:
             records = [r for r in records if r.instance_id in wanted]
         records = [r for r in records if _selected(session, r, chosen)]
         items, token = page(records, call.params, size)
-        return {"reservationSet": reservations(session, items), "nextToken": token}
+        return {"reservationSet": reservations(session, items, call.state.settings), "nextToken": token}
 
 
 # --- RunInstances -------------------------------------------------------------------------------
@@ -334,7 +357,7 @@ def _launch(call: QueryCall, launch: dict[str, Any]) -> Result:
             "reservationId": reservation,
             "ownerId": call.caller.account,
             "groupSet": [],
-            "instancesSet": [instance_shape(session, r) for r in made],
+            "instancesSet": [instance_shape(session, r, call.state.settings) for r in made],
         }
 
 
