@@ -44,12 +44,14 @@ _UNSUPPORTED = frozenset(
         "session",
         "tagging",
         "torrent",
-        "versioning",
-        "versions",
         "website",
         "renameObject",
     }
 )
+
+
+# bucket sub-resources that name no operation on an object
+_UNSUPPORTED_ON_OBJECTS = _UNSUPPORTED | {"versioning", "versions"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +108,10 @@ def _bucket_operation(method: str, query: dict[str, str]) -> str:
             ("policyStatus", "GetBucketPolicyStatus"),
             ("location", "GetBucketLocation"),
             ("uploads", "ListMultipartUploads"),
+            ("versioning", "GetBucketVersioning"),
+            ("versions", "ListObjectVersions"),
         ),
-        "PUT": (("policy", "PutBucketPolicy"),),
+        "PUT": (("policy", "PutBucketPolicy"), ("versioning", "PutBucketVersioning")),
         "DELETE": (("policy", "DeleteBucketPolicy"),),
         "POST": (("delete", "DeleteObjects"),),
         "HEAD": (),
@@ -130,7 +134,7 @@ def _bucket_operation(method: str, query: dict[str, str]) -> str:
 
 
 def _object_operation(method: str, query: dict[str, str], copy_source: bool) -> str:
-    if any(name in _UNSUPPORTED for name in query):
+    if any(name in _UNSUPPORTED_ON_OBJECTS for name in query):
         raise not_implemented()
     upload = "uploadId" in query
     if method == "PUT":
