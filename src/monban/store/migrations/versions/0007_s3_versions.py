@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from alembic.operations import BatchOperations
 
 revision = "0007_s3_versions"
 down_revision = "0005_oidc_providers"
@@ -16,6 +15,49 @@ branch_labels = None
 depends_on = None
 
 _LATEST = {"sqlite_where": sa.text("is_latest = 1"), "postgresql_where": sa.text("is_latest")}
+_VERSION_COLUMNS = ("version_id", "is_latest", "delete_marker", "seq")
+
+
+def _objects(versioned: bool) -> sa.Table:
+    """The shape of ``s3_objects`` after (``versioned``) or before this revision (SQLite's batch
+    copies the rows into a table of this shape: its primary key cannot be altered in place)."""
+    key = sa.String(length=1024).with_variant(sa.String(length=1024, collation="C"), "postgresql")
+    columns = [
+        sa.Column("bucket", sa.String(length=63), nullable=False),
+        sa.Column("key", key, nullable=False),
+        sa.Column("blobs", sa.Text(), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("etag", sa.String(length=64), nullable=False),
+        sa.Column("last_modified", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("content_type", sa.String(length=1024), nullable=False),
+        sa.Column("headers", sa.Text(), nullable=False),
+        sa.Column("user_metadata", sa.Text(), nullable=False),
+        sa.Column("checksum_algorithm", sa.String(length=16), nullable=True),
+        sa.Column("checksum_value", sa.String(length=128), nullable=True),
+        sa.Column("checksum_type", sa.String(length=16), nullable=True),
+        sa.Column("parts_count", sa.Integer(), nullable=True),
+        sa.Column("storage_class", sa.String(length=32), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=True),
+    ]
+    if versioned:
+        columns += [
+            sa.Column("version_id", sa.String(length=64), nullable=False),
+            sa.Column("is_latest", sa.Boolean(), nullable=False),
+            sa.Column("delete_marker", sa.Boolean(), nullable=False),
+            sa.Column("seq", sa.BigInteger(), nullable=False),
+        ]
+    primary = ["bucket", "key", "version_id"] if versioned else ["bucket", "key"]
+    return sa.Table(
+        "s3_objects",
+        sa.MetaData(),
+        *columns,
+        sa.ForeignKeyConstraint(["bucket"], ["s3_buckets.name"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint(*primary, name="s3_objects_pkey"),
+    )
+
+
+def _sqlite() -> bool:
+    return op.get_bind().dialect.name == "sqlite"
 
 
 def upgrade() -> None:
@@ -23,35 +65,34 @@ def upgrade() -> None:
         batch.add_column(sa.Column("versioning", sa.String(length=16), nullable=True))
         batch.add_column(sa.Column("mfa_delete", sa.String(length=16), nullable=True))
     # every existing object is its key's null version, the latest one
-    with op.batch_alter_table("s3_objects", recreate="always") as batch:
-        batch.add_column(sa.Column("version_id", sa.String(length=64), nullable=False, server_default="null"))
-        batch.add_column(sa.Column("is_latest", sa.Boolean(), nullable=False, server_default=sa.true()))
-        batch.add_column(sa.Column("delete_marker", sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch.add_column(sa.Column("seq", sa.BigInteger(), nullable=False, server_default="0"))
-    with op.batch_alter_table("s3_objects", recreate="always") as batch:
-        for name in ("version_id", "is_latest", "delete_marker", "seq"):
-            batch.alter_column(name, server_default=None)
-        _drop_primary_key(batch)
-        batch.create_primary_key("s3_objects_pkey", ["bucket", "key", "version_id"])
-        batch.create_index("ix_s3_objects_latest", ["bucket", "key"], unique=True, **_LATEST)
-
-
-def _drop_primary_key(batch: BatchOperations) -> None:
-    """PostgreSQL's is dropped by name; SQLite's (unnamed) is replaced by the table copy that
-    ``create_primary_key`` makes in a batch."""
-    name = sa.inspect(op.get_bind()).get_pk_constraint("s3_objects").get("name")
-    if name:
-        batch.drop_constraint(name, type_="primary")
+    op.add_column("s3_objects", sa.Column("version_id", sa.String(64), nullable=False, server_default="null"))
+    op.add_column("s3_objects", sa.Column("is_latest", sa.Boolean(), nullable=False, server_default=sa.true()))
+    op.add_column(
+        "s3_objects", sa.Column("delete_marker", sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+    op.add_column("s3_objects", sa.Column("seq", sa.BigInteger(), nullable=False, server_default="0"))
+    if _sqlite():
+        with op.batch_alter_table("s3_objects", recreate="always", copy_from=_objects(True)):
+            pass
+    else:
+        for name in _VERSION_COLUMNS:
+            op.alter_column("s3_objects", name, server_default=None)
+        op.drop_constraint("s3_objects_pkey", "s3_objects", type_="primary")
+        op.create_primary_key("s3_objects_pkey", "s3_objects", ["bucket", "key", "version_id"])
+    op.create_index("ix_s3_objects_latest", "s3_objects", ["bucket", "key"], unique=True, **_LATEST)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_s3_objects_latest", table_name="s3_objects")
     op.execute(sa.text("DELETE FROM s3_objects WHERE is_latest = false OR delete_marker = true"))
-    with op.batch_alter_table("s3_objects", recreate="always") as batch:
-        batch.drop_index("ix_s3_objects_latest")
-        _drop_primary_key(batch)
-        batch.create_primary_key("s3_objects_pkey", ["bucket", "key"])
-        for name in ("seq", "delete_marker", "is_latest", "version_id"):
-            batch.drop_column(name)
+    if _sqlite():
+        with op.batch_alter_table("s3_objects", recreate="always", copy_from=_objects(False)):
+            pass
+    else:
+        op.drop_constraint("s3_objects_pkey", "s3_objects", type_="primary")
+        op.create_primary_key("s3_objects_pkey", "s3_objects", ["bucket", "key"])
+        for name in _VERSION_COLUMNS:
+            op.drop_column("s3_objects", name)
     with op.batch_alter_table("s3_buckets") as batch:
         batch.drop_column("mfa_delete")
         batch.drop_column("versioning")
