@@ -182,7 +182,7 @@ def check(
 # versionId needs s3:GetObjectVersion, DeleteObject with one s3:DeleteObjectVersion, the tagging
 # operations s3:…ObjectVersionTagging), with the s3:versionid condition key the Service
 # Authorization Reference lists for those actions.
-_VERSIONED = {
+VERSION_ACTIONS = {
     "GetObject": "s3:GetObjectVersion",
     "HeadObject": "s3:GetObjectVersion",
     "DeleteObject": "s3:DeleteObjectVersion",
@@ -206,11 +206,11 @@ def check_version_id(value: str, argument: str) -> None:
 
 def version_action(call: S3Call, operation: str, action: str) -> tuple[str, Context]:
     """The action ``operation`` needs on this request, and the ``s3:versionid`` key when it names one."""
-    version = call.query.get("versionId") if operation in _VERSIONED else None
+    version = call.query.get("versionId") if operation in VERSION_ACTIONS else None
     if version is None:
         return action, {}
     check_version_id(version, "versionId")
-    return _VERSIONED[operation], {"s3:versionid": version}
+    return VERSION_ACTIONS[operation], {"s3:versionid": version}
 
 
 def authorize_operation(
