@@ -248,10 +248,11 @@ def replace_object(connection: Connection, info: ObjectInfo, existing: ObjectInf
 
 
 def _update_values(info: ObjectInfo, existing: ObjectInfo) -> dict[str, Any]:
+    """The unversioned write over the key's null version: its data columns (the version columns
+    stay as they are — set, they would cost SQLite the upkeep of ix_s3_objects_latest)."""
     row = object_values(info)
-    del row["bucket"], row["key"], row["version_id"]
-    row["seq"] = existing.seq
-    return row | {"b_bucket": info.bucket, "b_key": info.key, "b_version": existing.version_id}
+    values = {name: row[name] for name in _VALUE_COLUMNS}
+    return values | {"b_bucket": info.bucket, "b_key": info.key, "b_version": existing.version_id}
 
 
 def _where(info: ObjectInfo) -> dict[str, str]:
@@ -295,7 +296,8 @@ def _unused(existing: ObjectInfo, info: ObjectInfo) -> tuple[str, ...]:
 
 
 assert ObjectRow._fields == tuple(column.name for column in _OBJECTS.columns)
-_VALUE_COLUMNS = tuple(f for f in ObjectRow._fields if f not in ("bucket", "key", "version_id"))
+# what an unversioned overwrite sets: all but the key and the version columns
+_VALUE_COLUMNS = ObjectRow._fields[2 : ObjectRow._fields.index("version_id")]
 
 
 _BUCKET_EXISTS = select(Bucket.versioning).where(Bucket.name == bindparam("bucket"))
@@ -387,13 +389,10 @@ def _put_row_driver(
     found = cursor.execute(read.sql, read.parameters({"bucket": info.bucket, "key": info.key})).fetchall()
     existing = object_info(ObjectRow(*read.row(found[0]))) if found else None
     check(existing)
-    values = object_values(info)
     if existing is None:
-        cursor.execute(statements.insert.sql, statements.insert.parameters(values))
+        cursor.execute(statements.insert.sql, statements.insert.parameters(object_values(info)))
         return ()
-    values["b_bucket"], values["b_key"], values["b_version"] = info.bucket, info.key, existing.version_id
-    values["seq"] = existing.seq
-    cursor.execute(statements.update.sql, statements.update.parameters(values))
+    cursor.execute(statements.update.sql, statements.update.parameters(_update_values(info, existing)))
     return _unused(existing, info)
 
 

@@ -6,6 +6,8 @@ Revises: 0005_oidc_providers
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -14,7 +16,6 @@ down_revision = "0005_oidc_providers"
 branch_labels = None
 depends_on = None
 
-_LATEST = {"sqlite_where": sa.text("is_latest = 1"), "postgresql_where": sa.text("is_latest")}
 _VERSION_COLUMNS = ("version_id", "is_latest", "delete_marker", "seq")
 
 
@@ -22,7 +23,7 @@ def _objects(versioned: bool) -> sa.Table:
     """The shape of ``s3_objects`` after (``versioned``) or before this revision (SQLite's batch
     copies the rows into a table of this shape: its primary key cannot be altered in place)."""
     key = sa.String(length=1024).with_variant(sa.String(length=1024, collation="C"), "postgresql")
-    columns = [
+    columns: list[sa.Column[Any]] = [
         sa.Column("bucket", sa.String(length=63), nullable=False),
         sa.Column("key", key, nullable=False),
         sa.Column("blobs", sa.Text(), nullable=False),
@@ -65,12 +66,13 @@ def upgrade() -> None:
         batch.add_column(sa.Column("versioning", sa.String(length=16), nullable=True))
         batch.add_column(sa.Column("mfa_delete", sa.String(length=16), nullable=True))
     # every existing object is its key's null version, the latest one
-    op.add_column("s3_objects", sa.Column("version_id", sa.String(64), nullable=False, server_default="null"))
-    op.add_column("s3_objects", sa.Column("is_latest", sa.Boolean(), nullable=False, server_default=sa.true()))
-    op.add_column(
-        "s3_objects", sa.Column("delete_marker", sa.Boolean(), nullable=False, server_default=sa.false())
-    )
-    op.add_column("s3_objects", sa.Column("seq", sa.BigInteger(), nullable=False, server_default="0"))
+    for column in (
+        sa.Column("version_id", sa.String(64), nullable=False, server_default="null"),
+        sa.Column("is_latest", sa.Boolean(), nullable=False, server_default=sa.true()),
+        sa.Column("delete_marker", sa.Boolean(), nullable=False, server_default=sa.false()),
+        sa.Column("seq", sa.BigInteger(), nullable=False, server_default="0"),
+    ):
+        op.add_column("s3_objects", column)
     if _sqlite():
         with op.batch_alter_table("s3_objects", recreate="always", copy_from=_objects(True)):
             pass
@@ -79,7 +81,14 @@ def upgrade() -> None:
             op.alter_column("s3_objects", name, server_default=None)
         op.drop_constraint("s3_objects_pkey", "s3_objects", type_="primary")
         op.create_primary_key("s3_objects_pkey", "s3_objects", ["bucket", "key", "version_id"])
-    op.create_index("ix_s3_objects_latest", "s3_objects", ["bucket", "key"], unique=True, **_LATEST)
+    op.create_index(
+        "ix_s3_objects_latest",
+        "s3_objects",
+        ["bucket", "key"],
+        unique=True,
+        sqlite_where=sa.text("is_latest = 1"),
+        postgresql_where=sa.text("is_latest"),
+    )
 
 
 def downgrade() -> None:
