@@ -168,7 +168,7 @@ def write_headers(info: ObjectInfo, written: Written | None = None) -> dict[str,
 
 @operation("PutObject")
 async def put_object(call: S3Call) -> S3Result:
-    await call.state.run_cached(authorized_bucket, call, "PutObject")
+    facts = await call.state.run_cached(authorized_bucket, call, "PutObject")
     meta = upload_meta(call)
 
     def then(segment: Segment, received: Received) -> tuple[ObjectInfo, Written]:
@@ -179,7 +179,8 @@ async def put_object(call: S3Call) -> S3Result:
         info = new_object(call, meta, (segment,), received)
         return info, commit_object_now(call, info)
 
-    info, written = await receive(call, then, inline_limit=INLINE_OBJECT, then_now=then_now)
+    now_or_never = then_now if facts.versioning is None else None  # the loop writes unversioned only
+    info, written = await receive(call, then, inline_limit=INLINE_OBJECT, then_now=now_or_never)
     return empty(200, write_headers(info, written))
 
 
