@@ -105,5 +105,5 @@ def test_virtual_host_style(server: Server) -> None:
 def test_unsupported_subresource_is_not_implemented(server: Server) -> None:
     name = uid("sub")
     s3_client(server, root(server)).create_bucket(Bucket=name)
-    response = raw(server, "GET", f"/{name}?versioning", root(server))
+    response = raw(server, "GET", f"/{name}?website", root(server))
     assert response.status == 501 and b"<Code>NotImplemented</Code>" in response.body

@@ -40,7 +40,7 @@ from monban.protocol.query import QueryParams
 from monban.services.iam import OPERATIONS as IAM
 from monban.services.iam.roles import ROLE_PASSING_OPERATIONS
 from monban.services.query import QueryCall
-from monban.services.s3.access import rules
+from monban.services.s3.access import VERSION_ACTIONS, rules
 from monban.services.sts import OPERATIONS as STS
 from monban.settings import Settings
 from monban.store.accounts import ensure_account
@@ -557,6 +557,28 @@ def test_s3_operation_keys_are_the_references(operation: str) -> None:
     listed = {key.lower() for key in _listed(rule.action)}
     for key in (*S3_EVERY_REQUEST, "s3:ResourceAccount"):
         assert key.lower() in listed
+
+
+@pytest.mark.parametrize(("operation", "action"), sorted(VERSION_ACTIONS.items()))
+def test_s3_version_actions_are_the_references(operation: str, action: str) -> None:
+    """An operation that names a version authorizes the catalogue's "…Version" action, which
+    offers s3:versionid (given with it) besides the keys every request and the operation carry."""
+    service, name = action.split(":")
+    assert DATA.actions.action_exists(service, name), action
+    table = action_keys(action)
+    assert table is not None and table.has("s3:versionid")
+    rule = rules().get(operation)
+    for key in (*S3_EVERY_REQUEST, "s3:ResourceAccount", *(rule.condition_keys if rule else ())):
+        assert table.has(key), f"{operation}: {key} is not a key of {action}"
+
+
+def test_s3_versioning_operations_authorize_their_actions() -> None:
+    table = rules()
+    assert table["ListObjectVersions"].action == "s3:ListBucketVersions"
+    assert table["PutBucketVersioning"].action == "s3:PutBucketVersioning"
+    assert table["GetBucketVersioning"].action == "s3:GetBucketVersioning"
+    assert {VERSION_ACTIONS[o] for o in ("GetObject", "HeadObject")} == {"s3:GetObjectVersion"}
+    assert VERSION_ACTIONS["DeleteObject"] == "s3:DeleteObjectVersion"
 
 
 # --- EC2 ------------------------------------------------------------------------------------------

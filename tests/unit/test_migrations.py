@@ -45,12 +45,23 @@ def test_a_first_revision_database_upgrades_and_keeps_its_objects(tmp_path: Path
                 "VALUES ('b', '111122223333', 'us-east-1', CURRENT_TIMESTAMP)"
             )
         )
+        connection.execute(
+            text(
+                "INSERT INTO s3_objects (bucket, key, blobs, size, etag, last_modified, content_type, "
+                "headers, user_metadata, storage_class) VALUES ('b', 'k', '[]', 0, '\"e\"', "
+                "CURRENT_TIMESTAMP, 'text/plain', '{}', '[]', 'STANDARD')"
+            )
+        )
     engine.dispose()
     db = Database(sqlite_url(tmp_path))
     db.migrate()
     with db.engine.connect() as connection:
         columns = {row[1] for row in connection.execute(text("PRAGMA table_info(s3_objects)"))}
         buckets = connection.execute(text("SELECT name FROM s3_buckets")).scalars().all()
+        objects = connection.execute(
+            text("SELECT key, version_id, is_latest, delete_marker, seq FROM s3_objects")
+        ).all()
     db.dispose()
     assert "data" in columns
     assert buckets == ["b"]
+    assert [tuple(row) for row in objects] == [("k", "null", 1, 0, 0)]  # the key's null version

@@ -138,7 +138,7 @@ def test_driver_and_core_write_and_read_the_same_rows(db: Database) -> None:
     plain = _info("plain", files, headers={}, user_metadata=[], checksum_algorithm=None, checksum_value=None)
     small = _info("small", (inline(b"\x00\xffdata"),), parts_count=None)
     for info in (plain, small):
-        assert repo.put_object_row(db, replace(info, last_modified=NOW), _allow) == ()
+        assert repo.put_object_row(db, replace(info, last_modified=NOW), _allow).unused == ()
         with db.engine.connect() as connection:
             assert repo.read_object(connection, "b", info.key) == info
         assert repo.read_object_now(db, "b", info.key) == info
@@ -148,7 +148,7 @@ def test_driver_and_core_write_and_read_the_same_rows(db: Database) -> None:
         replaced = repo.replace_object(connection, _info("small", files), existing)
     assert replaced == ()
     assert repo.read_object_now(db, "b", "small") == _info("small", files)
-    assert repo.put_object_row(db, small, _allow) == tuple(s.blob_id for s in files)
+    assert repo.put_object_row(db, small, _allow).unused == tuple(s.blob_id for s in files)
     assert repo.read_object_now(db, "b", "small") == small
 
 

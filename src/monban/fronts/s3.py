@@ -26,7 +26,20 @@ from monban.access.state import AppState
 from monban.access.throttle import ANONYMOUS_KEY, admit_s3
 from monban.protocol.errors import AwsError
 from monban.protocol.xml import s3_error
-from monban.services.s3 import acl, buckets, complete, copy, listing, multipart, objects, policy, uploads  # noqa: F401
+from monban.services.s3 import (  # noqa: F401
+    acl,
+    buckets,
+    complete,
+    copy,
+    deletes,
+    listing,
+    multipart,
+    objects,
+    policy,
+    uploads,
+    versioning,
+    versions,
+)
 from monban.services.s3.call import ClientDisconnect, S3Call
 from monban.services.s3.errors import from_sigv4
 from monban.services.s3.names import check_bucket_name, check_key
@@ -157,7 +170,7 @@ _S3_STATUS = {"ExpiredToken": 400}
 def error_response(error: AwsError, request_id: str, method: str, close: bool = False) -> Response:
     """S3's error document. ``close`` ends the connection: a body we did not read (the client may
     be waiting on ``Expect: 100-continue`` and never send it) must not be taken for the next request."""
-    headers = {"x-amz-request-id": request_id, "x-amz-id-2": request_id}
+    headers = {**error.headers, "x-amz-request-id": request_id, "x-amz-id-2": request_id}
     if close:
         headers["Connection"] = "close"
     status = _S3_STATUS.get(error.code, error.status)

@@ -88,6 +88,7 @@ ERRORS: Mapping[str, tuple[int, str]] = {
     "NoSuchBucket": (404, "Sender"),
     "NoSuchKey": (404, "Sender"),
     "NoSuchUpload": (404, "Sender"),
+    "NoSuchVersion": (404, "Sender"),
     "NoSuchBucketPolicy": (404, "Sender"),
     "BucketAlreadyExists": (409, "Sender"),
     "BucketAlreadyOwnedByYou": (409, "Sender"),
@@ -136,7 +137,8 @@ ERRORS: Mapping[str, tuple[int, str]] = {
 class AwsError(Exception):
     """An AWS error response. ``extra`` adds S3's additional fields (BucketName, Key, …);
     ``reason`` is monban's own account of a denial (policies, statements, stage) for the audit
-    trail, never sent to the client."""
+    trail, never sent to the client; ``headers`` are response headers an S3 error carries
+    (``x-amz-delete-marker``, ``x-amz-version-id``)."""
 
     def __init__(
         self,
@@ -145,6 +147,7 @@ class AwsError(Exception):
         *,
         extra: Mapping[str, str] | None = None,
         reason: Mapping[str, object] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         if code not in ERRORS:
@@ -153,6 +156,7 @@ class AwsError(Exception):
         self.message = message
         self.extra: Mapping[str, str] = extra or {}
         self.reason = reason
+        self.headers: Mapping[str, str] = headers or {}
 
     @property
     def status(self) -> int:

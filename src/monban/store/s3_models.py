@@ -11,7 +11,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from monban.store.models import Base
@@ -28,14 +39,33 @@ class Bucket(Base):
     region: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     policy: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # None until versioning is first configured (an unversioned bucket), then Enabled | Suspended
+    versioning: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    mfa_delete: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class S3Object(Base):
-    """The current version of one key. ``blobs`` is a JSON list of ``[blob id, size]`` segments
+    """One version of one key. ``blobs`` is a JSON list of ``[blob id, size]`` segments
     (one for a simple upload, one per part for a multipart upload); a small simple upload has none
-    and keeps its bytes in ``data`` instead (never loaded by the ORM unless asked for)."""
+    and keeps its bytes in ``data`` instead (never loaded by the ORM unless asked for).
+
+    Versions: ``version_id`` is ``null`` for the null version (every object of an unversioned
+    bucket, and what a suspended bucket writes); ``seq`` orders the versions of a key (the newest
+    has the highest); exactly one version of a key that has any is ``is_latest`` (the partial
+    unique index ``ix_s3_objects_latest``, which serves GetObject and the listings); a delete
+    marker has no bytes (``delete_marker``)."""
 
     __tablename__ = "s3_objects"
+    __table_args__ = (
+        Index(
+            "ix_s3_objects_latest",
+            "bucket",
+            "key",
+            unique=True,
+            sqlite_where=text("is_latest = 1"),
+            postgresql_where=text("is_latest"),
+        ),
+    )
     bucket: Mapped[str] = mapped_column(ForeignKey("s3_buckets.name", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(KEY_TYPE, primary_key=True)
     blobs: Mapped[str] = mapped_column(Text)
@@ -51,6 +81,10 @@ class S3Object(Base):
     parts_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
     storage_class: Mapped[str] = mapped_column(String(32), default="STANDARD")
     data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    version_id: Mapped[str] = mapped_column(String(64), primary_key=True, default="null")
+    is_latest: Mapped[bool] = mapped_column(Boolean, default=True)
+    delete_marker: Mapped[bool] = mapped_column(Boolean, default=False)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class MultipartUpload(Base):

@@ -12,6 +12,7 @@ perform: <action> on resource: "<arn>" because …"); other callers get "Access 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -55,12 +56,14 @@ def rules() -> Mapping[str, OperationRule]:
 
 @dataclass(frozen=True, slots=True)
 class BucketFacts:
-    """What authorization needs of a bucket: its owner and policy text."""
+    """What authorization needs of a bucket: its owner and policy text (and its versioning state,
+    None while unversioned, for the answers that name versions)."""
 
     name: str
     owner: str
     region: str
     policy: str | None
+    versioning: str | None = None
 
 
 _DENY_ALL_BUT_POLICY = (
@@ -182,31 +185,40 @@ def check(
 
 # Operations that name one version of an object with ``versionId`` need the "…Version" action
 # (Amazon S3 User Guide, "Required permissions for Amazon S3 API operations": GetObject with a
-# versionId needs s3:GetObjectVersion, DeleteObject with one s3:DeleteObjectVersion). monban keeps no
-# versions: every object is its bucket's "null" version, the only id it can name.
-_VERSIONED = {
+# versionId needs s3:GetObjectVersion, DeleteObject with one s3:DeleteObjectVersion, the tagging
+# operations s3:…ObjectVersionTagging), with the s3:versionid condition key the Service
+# Authorization Reference lists for those actions.
+VERSION_ACTIONS = {
     "GetObject": "s3:GetObjectVersion",
     "HeadObject": "s3:GetObjectVersion",
     "DeleteObject": "s3:DeleteObjectVersion",
     "GetObjectAcl": "s3:GetObjectVersionAcl",
     "PutObjectAcl": "s3:PutObjectVersionAcl",
+    "GetObjectTagging": "s3:GetObjectVersionTagging",
+    "PutObjectTagging": "s3:PutObjectVersionTagging",
+    "DeleteObjectTagging": "s3:DeleteObjectVersionTagging",
 }
 NULL_VERSION = "null"
+# the ids monban makes (``repo.new_version_id``): 32 URL-safe characters
+_VERSION_ID = re.compile(r"[A-Za-z0-9_-]{32}")
 
 
 def check_version_id(value: str, argument: str) -> None:
-    """A version id monban can name: ``null`` (InvalidArgument "Invalid version id specified")."""
-    if value != NULL_VERSION:
+    """A version id monban can name: ``null`` or one of its own ids (InvalidArgument "Invalid
+    version id specified" for anything else, as S3 answers an id it could not have made)."""
+    if value == "":
+        raise invalid_argument("Version id cannot be the empty string", argument, value)
+    if value != NULL_VERSION and not _VERSION_ID.fullmatch(value):
         raise invalid_argument("Invalid version id specified", argument, value)
 
 
 def version_action(call: S3Call, operation: str, action: str) -> tuple[str, Context]:
     """The action ``operation`` needs on this request, and the ``s3:versionid`` key when it names one."""
-    version = call.query.get("versionId") if operation in _VERSIONED else None
+    version = call.query.get("versionId") if operation in VERSION_ACTIONS else None
     if version is None:
         return action, {}
     check_version_id(version, "versionId")
-    return _VERSIONED[operation], {"s3:versionid": version}
+    return VERSION_ACTIONS[operation], {"s3:versionid": version}
 
 
 def authorize_operation(

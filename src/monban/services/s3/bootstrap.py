@@ -73,7 +73,12 @@ def _object(session: Session, store: BlobStore, bucket: str, key: str, body: byt
         raise BootstrapError(f"bucket {bucket!r}: empty object key")
     etag = f'"{hashlib.md5(body).hexdigest()}"'
     existing = repo.find_object(session, bucket, key)
-    if existing is not None and existing.etag == etag and existing.size == len(body):
+    if (
+        existing is not None
+        and not existing.delete_marker
+        and existing.etag == etag
+        and existing.size == len(body)
+    ):
         return []
     writer = store.create()
     try:
@@ -99,7 +104,7 @@ def _object(session: Session, store: BlobStore, bucket: str, key: str, body: byt
         None,
         "STANDARD",
     )
-    return list(repo.store_object(session, info))
+    return list(repo.store_object(session, info).unused)
 
 
 def apply_buckets(

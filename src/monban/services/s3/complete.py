@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from monban.protocol.errors import AwsError
 from monban.protocol.numbers import NotAnInteger, parse_integer
 from monban.services.s3 import checksums, repo, xmlio
+from monban.services.s3.access import NULL_VERSION
 from monban.services.s3.body import read_document
 from monban.services.s3.call import S3Call
 from monban.services.s3.conditions import etag_matches
@@ -21,7 +22,7 @@ from monban.services.s3.errors import malformed_xml, no_such_upload
 from monban.services.s3.multipart import MIN_PART, full_checksum, multipart_etag
 from monban.services.s3.objects import authorized_bucket, check_write_conditions, now, write_conditional
 from monban.services.s3.registry import S3Result, operation, xml_response
-from monban.services.s3.repo import ObjectInfo
+from monban.services.s3.repo import ObjectInfo, Written
 from monban.services.s3.storage import Segment
 from monban.store.s3_models import MultipartUpload, UploadPart
 
@@ -184,7 +185,7 @@ def _check_claimed(call: S3Call, info: ObjectInfo) -> None:
         raise AwsError("BadDigest", f"The {algorithm} you specified did not match the calculated checksum.")
 
 
-def _complete(call: S3Call, listed: list[Listed]) -> ObjectInfo:
+def _complete(call: S3Call, listed: list[Listed]) -> tuple[ObjectInfo, Written]:
     authorized_bucket(call, "CompleteMultipartUpload")
     upload_id = call.query.get("uploadId", "")
     with call.state.db.transaction() as session:
@@ -192,7 +193,8 @@ def _complete(call: S3Call, listed: list[Listed]) -> ObjectInfo:
         if upload is None:
             raise no_such_upload(upload_id)
         parts = _chosen(upload, repo.upload_parts(session, upload_id), listed)
-        existed = write_conditional(call) and repo.find_object(session, call.bucket, call.key) is not None
+        found = repo.find_object(session, call.bucket, call.key) if write_conditional(call) else None
+        existed = found is not None and not found.delete_marker
     info = _object(call, upload, parts)  # may read every byte (FULL_OBJECT): outside the lock
     _check_claimed(call, info)
     with call.state.db.transaction() as session:
@@ -207,17 +209,17 @@ def _complete(call: S3Call, listed: list[Listed]) -> ObjectInfo:
                 "against this resource. Please try again.",
             )
         check_write_conditions(call, repo.find_object(session, call.bucket, call.key), call.key, existed)
-        replaced = repo.store_object(session, info)
+        written = repo.store_object(session, info)
         used = {p.blob_id for p in parts}
         unused = [b for b in repo.drop_upload(session, upload_id) if b not in used]
-    call.blobs.delete([*replaced, *unused])
-    return info
+    call.blobs.delete([*written.unused, *unused])
+    return info, written
 
 
 @operation("CompleteMultipartUpload")
 async def complete_multipart_upload(call: S3Call) -> S3Result:
     body = await read_document(call, 4 * 1024 * 1024, checksum_headers=False)  # they are the object's
-    info = await call.state.run_blocking(_complete, call, _listed(body))
+    info, written = await call.state.run_blocking(_complete, call, _listed(body))
     host = call.info.host or "localhost"
     content: dict[str, object] = {
         "Location": f"http://{host}/{call.bucket}/{call.key}",
@@ -226,6 +228,8 @@ async def complete_multipart_upload(call: S3Call) -> S3Result:
         "ETag": info.etag,
     }
     headers = {"x-amz-server-side-encryption": "AES256"}
+    if written.version_id is not None and written.version_id != NULL_VERSION:
+        headers["x-amz-version-id"] = written.version_id
     if info.checksum_algorithm and info.checksum_value:
         content[f"Checksum{info.checksum_algorithm}"] = info.checksum_value
         content["ChecksumType"] = info.checksum_type

@@ -5,6 +5,11 @@ the caller needs s3:GetObject on the source (under the source bucket's owner and
 s3:PutObject on the destination. ``x-amz-metadata-directive`` COPY (default) keeps the source's
 metadata, REPLACE takes the request's; copying an object onto itself must change something. The
 bytes are copied file to file in a worker thread, never held whole in memory.
+
+A source ``?versionId=`` names one version (s3:GetObjectVersion; NoSuchVersion when absent; a
+delete marker named so is InvalidRequest, a latest one NoSuchKey); the answer carries
+``x-amz-copy-source-version-id`` once the source bucket has had versioning configured, and the
+new object's ``x-amz-version-id`` when the destination's is Enabled.
 """
 
 from __future__ import annotations
@@ -30,12 +35,13 @@ from monban.services.s3.objects import (
     missing_key,
     now,
     quoted,
+    shown_version,
     write_conditional,
     write_headers,
 )
 from monban.services.s3.ownership import check_object_acl
 from monban.services.s3.registry import S3Result, operation, xml_response
-from monban.services.s3.repo import ObjectInfo
+from monban.services.s3.repo import ObjectInfo, Written
 from monban.services.s3.storage import Segment
 
 MAX_COPY = 5 * 1024**3
@@ -50,6 +56,7 @@ class Source:
     bucket: str
     key: str
     info: ObjectInfo
+    version_id: str | None = None  # the x-amz-copy-source-version-id of the answer
 
 
 def parse_source(text: str) -> tuple[str, str, str | None]:
@@ -79,19 +86,24 @@ def resolve_source(call: S3Call) -> Source:
         raise no_such_bucket(bucket)
     with call.state.db.transaction() as session:
         facts: BucketFacts = repo.bucket_facts(session, bucket)
-        info = repo.find_object(session, bucket, key)
+        info = repo.find_object(session, bucket, key, version)
     versioned: Context | None = {"s3:versionid": version} if version is not None else None
     action = "s3:GetObjectVersion" if version is not None else "s3:GetObject"
     check(call, action, object_arn(bucket, key), facts, versioned)
-    if info is None:
-        raise missing_key(_as_bucket(call, bucket), facts, key)
+    if info is None or (info.delete_marker and version is None):
+        raise missing_key(_as_bucket(call, bucket), facts, key, version)
+    if info.delete_marker:
+        raise AwsError(
+            "InvalidRequest",
+            "The source of a copy request may not specifically refer to a delete marker by version id.",
+        )
     check_read(
         {name: call.header(name) for name in _COPY_CONDITIONS},
         info.etag,
         info.last_modified,
         prefix="x-amz-copy-source-",
     )
-    return Source(bucket, key, info)
+    return Source(bucket, key, info, shown_version(facts, info))
 
 
 def _as_bucket(call: S3Call, bucket: str) -> S3Call:
@@ -135,7 +147,7 @@ def _destination_meta(call: S3Call, source: Source) -> UploadMeta:
     return UploadMeta(info.content_type, info.headers, info.user_metadata, fresh.storage_class)
 
 
-def _copy(call: S3Call) -> ObjectInfo:
+def _copy(call: S3Call) -> tuple[ObjectInfo, Written, Source]:
     check_object_acl(call, authorized_bucket(call, "CopyObject"))
     source = resolve_source(call)
     if source.info.size > MAX_COPY:
@@ -166,22 +178,24 @@ def _copy(call: S3Call) -> ObjectInfo:
         meta.storage_class,
     )
     try:
-        commit_object(call, info, existed)
+        written = commit_object(call, info, existed)
     except BaseException:
         call.blobs.delete([segment.blob_id])
         raise
-    return info
+    return info, written, source
 
 
 @operation("CopyObject")
 async def copy_object(call: S3Call) -> S3Result:
     # up to 5 GiB of bytes: the general thread pool, not the few database threads of run_blocking
-    info = await anyio.to_thread.run_sync(_copy, call)
+    info, written, source = await anyio.to_thread.run_sync(_copy, call)
     result: dict[str, object] = {"LastModified": iso_ms(info.last_modified), "ETag": info.etag}
     if info.checksum_algorithm and info.checksum_value:
         result[f"Checksum{info.checksum_algorithm}"] = info.checksum_value
-    headers = write_headers(info)
+    headers = write_headers(info, written)
     headers.pop("ETag", None)
+    if source.version_id is not None:
+        headers["x-amz-copy-source-version-id"] = source.version_id
     return xml_response("CopyObjectResult", result, headers=headers)
 
 

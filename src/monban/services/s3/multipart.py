@@ -21,7 +21,7 @@ from monban.protocol.errors import AwsError
 from monban.services.s3 import checksums, repo
 from monban.services.s3.body import MAX_OBJECT, Received
 from monban.services.s3.call import S3Call
-from monban.services.s3.copy import copy_bytes, resolve_source, source_range
+from monban.services.s3.copy import Source, copy_bytes, resolve_source, source_range
 from monban.services.s3.errors import integer_argument, invalid_argument, iso_ms, no_such_upload
 from monban.services.s3.metadata import upload_meta
 from monban.services.s3.objects import authorized_bucket, now
@@ -161,7 +161,7 @@ async def upload_part(call: S3Call) -> S3Result:
     return empty(200, headers)
 
 
-def _copy_part(call: S3Call, number: int) -> UploadPart:
+def _copy_part(call: S3Call, number: int) -> tuple[UploadPart, Source]:
     upload = _open_upload(call, "UploadPartCopy")
     source = resolve_source(call)
     first, last = source_range(call, source.info)
@@ -177,7 +177,7 @@ def _copy_part(call: S3Call, number: int) -> UploadPart:
             hasher.update(chunk)
         checksum = checksums.encode(hasher.digest())
     try:
-        return _save_part(call, number, segment, md5, checksum)
+        return _save_part(call, number, segment, md5, checksum), source
     except BaseException:
         call.blobs.delete([segment.blob_id])
         raise
@@ -187,8 +187,10 @@ def _copy_part(call: S3Call, number: int) -> UploadPart:
 async def upload_part_copy(call: S3Call) -> S3Result:
     number = _part_number(call)
     # up to 5 GiB of bytes: the general thread pool, not the few database threads of run_blocking
-    part = await anyio.to_thread.run_sync(_copy_part, call, number)
-    return xml_response("CopyPartResult", {"ETag": part.etag, "LastModified": iso_ms(part.last_modified)})
+    part, source = await anyio.to_thread.run_sync(_copy_part, call, number)
+    headers = {"x-amz-copy-source-version-id": source.version_id} if source.version_id else None
+    content = {"ETag": part.etag, "LastModified": iso_ms(part.last_modified)}
+    return xml_response("CopyPartResult", content, headers=headers)
 
 
 def _abort(call: S3Call) -> None:

@@ -1,9 +1,16 @@
-"""Object operations: PutObject, GetObject, HeadObject, DeleteObject, DeleteObjects.
+"""Object operations: PutObject, GetObject, HeadObject (deletes: ``deletes.py``).
 
 Amazon S3 API Reference. The ETag of a simple upload is the hex MD5 of its bytes, quoted. A small
 PutObject body (``INLINE_OBJECT``) is stored in the object's row, a larger one in a file. A GET
 streams a file range by range (never the whole object in memory); small objects are read in the
 same worker-thread hop as their metadata — or, on SQLite, without leaving the event loop.
+
+Versions (Amazon S3 API Reference, "GetObject", "HeadObject"): ``versionId`` names one version
+(s3:GetObjectVersion); without it the latest is read. A latest that is a delete marker is 404
+NoSuchKey with ``x-amz-delete-marker: true``; a delete marker named by its id is 405
+MethodNotAllowed; an id the key does not have is 404 NoSuchVersion. Answers carry
+``x-amz-version-id`` once the bucket has had versioning configured (and PutObject's, only while it
+is Enabled: a suspended bucket's write answers none).
 """
 
 from __future__ import annotations
@@ -13,22 +20,23 @@ from datetime import UTC, datetime
 
 from monban.access.state import NeedsThread, on_event_loop
 from monban.protocol.errors import AwsError
-from monban.services.s3 import repo, xmlio
-from monban.services.s3.access import BucketFacts, authorize_operation, check, check_version_id
-from monban.services.s3.body import Received, read_document, require_integrity_header
+from monban.services.s3 import repo
+from monban.services.s3.access import NULL_VERSION, BucketFacts, authorize_operation, check
+from monban.services.s3.body import Received
 from monban.services.s3.call import S3Call
 from monban.services.s3.conditions import byte_range, check_read, etag_matches
 from monban.services.s3.errors import (
+    http_date,
     integer_argument,
     no_such_bucket,
     no_such_key,
     precondition_failed,
 )
 from monban.services.s3.metadata import UploadMeta, checksum_headers, object_headers, upload_meta
-from monban.services.s3.names import bucket_arn, object_arn
+from monban.services.s3.names import bucket_arn
 from monban.services.s3.ownership import check_object_acl
-from monban.services.s3.registry import S3Result, empty, operation, xml_response
-from monban.services.s3.repo import ObjectInfo
+from monban.services.s3.registry import S3Result, empty, operation
+from monban.services.s3.repo import ObjectInfo, Written
 from monban.services.s3.storage import RangeReader, Segment, file_ids
 from monban.services.s3.upload import receive
 from monban.store.db import Database, WouldBlock
@@ -36,7 +44,6 @@ from monban.store.db import Database, WouldBlock
 INLINE_LIMIT = 1024 * 1024
 LOOP_READ_LIMIT = 64 * 1024  # bytes a GET may read on the event loop (see ``_plan_on_loop``)
 INLINE_OBJECT = 64 * 1024  # a PutObject body up to this size is kept in the object's row
-MAX_DELETE_KEYS = 1000
 _READ_HEADERS = ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
 
 
@@ -84,9 +91,11 @@ def write_conditional(call: S3Call) -> bool:
 
 
 def key_exists(call: S3Call) -> bool:
-    """Whether the key has an object now (read when a conditional write begins)."""
+    """Whether the key has an object now, a delete marker being none (read when a conditional
+    write begins)."""
     with call.state.db.engine.connect() as connection:
-        return repo.read_object(connection, call.bucket, call.key) is not None
+        found = repo.read_object(connection, call.bucket, call.key)
+    return found is not None and not found.delete_marker
 
 
 def check_write_conditions(
@@ -94,13 +103,15 @@ def check_write_conditions(
 ) -> None:
     """Conditional writes (Amazon S3 User Guide, "How to prevent object overwrites with conditional
     writes"), checked in the transaction that writes: ``If-None-Match: *`` fails (412) when the key
-    exists, ``If-Match`` needs it (NoSuchKey) with that ETag (412); concurrent conditional writes:
-    the first to commit wins, the others fail so. A key that ``existed`` when the request began and
-    is gone now was deleted meanwhile: ConditionalRequestConflict (409), as S3 answers a delete that
-    succeeds before the conditional write completes."""
+    exists (a delete marker is no object), ``If-Match`` needs it (NoSuchKey) with that ETag (412);
+    concurrent conditional writes: the first to commit wins, the others fail so. A key that
+    ``existed`` when the request began and is gone now was deleted meanwhile:
+    ConditionalRequestConflict (409), as S3 answers a delete that succeeds before the conditional
+    write completes."""
     if not write_conditional(call):
         return
-    if existing is None and existed:
+    present = existing is not None and not existing.delete_marker
+    if not present and existed:
         raise AwsError(
             "ConditionalRequestConflict",
             "A conflicting operation occurred. If using PutObject you can retry the request. If using "
@@ -108,28 +119,30 @@ def check_write_conditions(
             "each part.",
             extra={"Key": key},
         )
-    if call.header("if-none-match") is not None and existing is not None:
+    if call.header("if-none-match") is not None and present:
         raise precondition_failed("If-None-Match")
     if_match = call.header("if-match")
     if if_match is not None:
-        if existing is None:
+        if existing is None or existing.delete_marker:
             raise no_such_key(key)
         if not etag_matches(if_match, existing.etag):
             raise precondition_failed("If-Match")
 
 
-def commit_object(call: S3Call, info: ObjectInfo, existed: bool = False) -> None:
-    """Store ``info`` under the bucket lock; delete the blobs it replaces after the commit."""
+def commit_object(call: S3Call, info: ObjectInfo, existed: bool = False) -> Written:
+    """Store ``info`` under the bucket lock as the key's newest version; delete the blobs it
+    replaces after the commit."""
 
     def check(existing: ObjectInfo | None) -> None:
         check_write_conditions(call, existing, info.key, existed)
 
     with call.state.write_lock:
-        replaced = repo.put_object_row(call.state.db, info, check)
-    call.blobs.delete(replaced)
+        written = repo.put_object_row(call.state.db, info, check)
+    call.blobs.delete(written.unused)
+    return written
 
 
-def commit_object_now(call: S3Call, info: ObjectInfo, existed: bool = False) -> None:
+def commit_object_now(call: S3Call, info: ObjectInfo, existed: bool = False) -> Written:
     """``commit_object`` on the event loop (SQLite), or ``WouldBlock`` having written nothing.
 
     Writing over an object stored in files is left to a thread too: its files are deleted after
@@ -152,6 +165,7 @@ def commit_object_now(call: S3Call, info: ObjectInfo, existed: bool = False) -> 
     assert not replaced  # an object in its row replaced by another: no file to delete
     if db.loop_writer.checkpoint_due():
         state.in_background(db.checkpoint)
+    return Written((), None)  # the loop writes only unversioned buckets
 
 
 def new_object(
@@ -176,30 +190,33 @@ def new_object(
     )
 
 
-def write_headers(info: ObjectInfo) -> dict[str, str]:
+def write_headers(info: ObjectInfo, written: Written | None = None) -> dict[str, str]:
     headers = {"ETag": info.etag, "x-amz-server-side-encryption": "AES256"}
     headers.update(checksum_headers(info))
+    version = written.version_id if written is not None else None
+    if version is not None and version != NULL_VERSION:  # a suspended bucket's answer names none
+        headers["x-amz-version-id"] = version
     return headers
 
 
 @operation("PutObject")
 async def put_object(call: S3Call) -> S3Result:
-    check_object_acl(call, await call.state.run_cached(authorized_bucket, call, "PutObject"))
+    facts = await call.state.run_cached(authorized_bucket, call, "PutObject")
+    check_object_acl(call, facts)
     meta = upload_meta(call)
     existed = write_conditional(call) and await call.state.run_blocking(key_exists, call)
 
-    def then(segment: Segment, received: Received) -> ObjectInfo:
+    def then(segment: Segment, received: Received) -> tuple[ObjectInfo, Written]:
         info = new_object(call, meta, (segment,), received)
-        commit_object(call, info, existed)
-        return info
+        return info, commit_object(call, info, existed)
 
-    def then_now(segment: Segment, received: Received) -> ObjectInfo:
+    def then_now(segment: Segment, received: Received) -> tuple[ObjectInfo, Written]:
         info = new_object(call, meta, (segment,), received)
-        commit_object_now(call, info, existed)
-        return info
+        return info, commit_object_now(call, info, existed)
 
-    info = await receive(call, then, inline_limit=INLINE_OBJECT, then_now=then_now)
-    return empty(200, write_headers(info))
+    now_or_never = then_now if facts.versioning is None else None  # the loop writes unversioned only
+    info, written = await receive(call, then, inline_limit=INLINE_OBJECT, then_now=now_or_never)
+    return empty(200, write_headers(info, written))
 
 
 # --- reads ------------------------------------------------------------------------------------
@@ -213,16 +230,49 @@ class ReadPlan:
     partial: bool
     reader: RangeReader | None
     inline: bytes | None
+    version_id: str | None  # the x-amz-version-id of the answer
 
 
-def missing_key(call: S3Call, facts: BucketFacts, key: str) -> AwsError:
-    """NoSuchKey for a caller that may list the bucket; AccessDenied otherwise (S3 does not reveal
-    whether a key exists to those who cannot list it)."""
+def missing_key(call: S3Call, facts: BucketFacts, key: str, version: str | None = None) -> AwsError:
+    """NoSuchKey (NoSuchVersion when a version was named) for a caller that may list the bucket;
+    AccessDenied otherwise (S3 does not reveal whether a key exists to those who cannot list it)."""
     try:
         check(call, "s3:ListBucket", bucket_arn(call.bucket), facts)
     except AwsError as denied:
         return denied
+    if version is not None:
+        return no_such_version(key, version)
     return no_such_key(key)
+
+
+def no_such_version(key: str, version: str) -> AwsError:
+    return AwsError(
+        "NoSuchVersion",
+        "The specified version does not exist.",
+        extra={"Key": key, "VersionId": version},
+    )
+
+
+def shown_version(facts: BucketFacts, info: ObjectInfo) -> str | None:
+    """The version id an answer names: none in a bucket that never had versioning configured."""
+    return info.version_id if facts.versioning is not None or info.version_id != NULL_VERSION else None
+
+
+def marker_error(call: S3Call, facts: BucketFacts, info: ObjectInfo, named: bool) -> AwsError:
+    """A read that met a delete marker: 405 MethodNotAllowed when the marker was named by its
+    version id, else 404 NoSuchKey — both with ``x-amz-delete-marker: true``."""
+    headers = {"x-amz-delete-marker": "true", "x-amz-version-id": info.version_id}
+    if named:
+        headers["Last-Modified"] = http_date(info.last_modified)
+        return AwsError(
+            "MethodNotAllowed",
+            "The specified method is not allowed against this resource.",
+            extra={"Method": call.http.method.upper(), "ResourceType": "DeleteMarker"},
+            headers=headers,
+        )
+    return AwsError(
+        "NoSuchKey", "The specified key does not exist.", extra={"Key": info.key}, headers=headers
+    )
 
 
 def _part_range(call: S3Call, info: ObjectInfo) -> tuple[int, int] | None:
@@ -258,22 +308,32 @@ def _plan(
     call: S3Call, facts: BucketFacts, with_body: bool, found: ObjectInfo | None, on_loop: bool = False
 ) -> ReadPlan:
     """The answer to a read of ``found`` (the key's row): for a small GET, with its bytes."""
+    version = _version(call)
     if found is None:
-        raise missing_key(call, facts, call.key)
+        raise missing_key(call, facts, call.key, version)
     info = found
+    if info.delete_marker:
+        raise marker_error(call, facts, info, version is not None)
     first, last, partial = _span(call, info)
+    shown = shown_version(facts, info)
     if not with_body or info.size == 0:
-        return ReadPlan(info, first, last, partial, None, b"" if with_body else None)
+        return ReadPlan(info, first, last, partial, None, b"" if with_body else None, shown)
     if on_loop and last - first + 1 > LOOP_READ_LIMIT:
         raise WouldBlock
     if last - first + 1 <= INLINE_LIMIT:
-        return ReadPlan(info, first, last, partial, None, call.blobs.read(info.segments, first, last))
-    return ReadPlan(info, first, last, partial, call.blobs.open_range(info.segments, first, last), None)
+        data = call.blobs.read(info.segments, first, last)
+        return ReadPlan(info, first, last, partial, None, data, shown)
+    reader = call.blobs.open_range(info.segments, first, last)
+    return ReadPlan(info, first, last, partial, reader, None, shown)
+
+
+def _version(call: S3Call) -> str | None:
+    return call.query.get("versionId") if call.query else None
 
 
 def _lookup(call: S3Call) -> ObjectInfo | None:
     with call.state.db.engine.connect() as connection:
-        return repo.read_object(connection, call.bucket, call.key)
+        return repo.read_object(connection, call.bucket, call.key, _version(call))
 
 
 def _plan_on_thread(call: S3Call, facts: BucketFacts, with_body: bool) -> ReadPlan:
@@ -297,7 +357,7 @@ def _plan_on_loop(call: S3Call, facts: BucketFacts, with_body: bool, db: Databas
     """
     try:
         with on_event_loop():
-            found = repo.read_object_now(db, call.bucket, call.key)
+            found = repo.read_object_now(db, call.bucket, call.key, _version(call))
             return _plan(call, facts, with_body, found, on_loop=True)
     except (WouldBlock, NeedsThread, FileNotFoundError):
         return None
@@ -326,6 +386,8 @@ def _read_headers(call: S3Call, plan: ReadPlan) -> dict[str, str]:
         headers["x-amz-mp-parts-count"] = str(info.parts_count)
     if (call.header("x-amz-checksum-mode") or "").upper() == "ENABLED" and not plan.partial:
         headers.update(checksum_headers(info))
+    if plan.version_id is not None:
+        headers["x-amz-version-id"] = plan.version_id
     return headers
 
 
@@ -345,88 +407,3 @@ async def head_object(call: S3Call) -> S3Result:
     plan = await read_plan(call, "HeadObject", False)
     headers = _read_headers(call, plan)
     return S3Result(b"", 206 if plan.partial else 200, headers=headers)
-
-
-# --- deletes ----------------------------------------------------------------------------------
-
-
-def _delete_one(call: S3Call) -> None:
-    authorized_bucket(call, "DeleteObject")
-    with call.state.db.transaction() as session:
-        repo.lock_bucket(session, call.bucket)
-        removed = repo.remove_object(session, call.bucket, call.key)
-    call.blobs.delete(removed)
-
-
-@operation("DeleteObject")
-async def delete_object(call: S3Call) -> S3Result:
-    await call.state.run_blocking(_delete_one, call)
-    return empty(204)
-
-
-def _delete_request(call: S3Call, body: bytes) -> tuple[bool, list[tuple[str, str | None]]]:
-    """Quiet, and each (Key, VersionId or None) of the request."""
-    root = xmlio.parse(body, "Delete")
-    quiet = (xmlio.child_text(root, "Quiet") or "").strip().lower() == "true"
-    keys = []
-    for item in xmlio.children(root, "Object"):
-        key = xmlio.child_text(item, "Key")
-        if key is None:
-            raise AwsError(
-                "MalformedXML",
-                "The XML you provided was not well-formed or did not validate against our published schema",
-            )
-        keys.append((key, xmlio.child_text(item, "VersionId")))
-    if not keys or len(keys) > MAX_DELETE_KEYS:
-        raise AwsError(
-            "MalformedXML",
-            "The XML you provided was not well-formed or did not validate against our published schema",
-        )
-    return quiet, keys
-
-
-def _delete_one_of_many(call: S3Call, facts: BucketFacts, key: str, version: str | None) -> None:
-    """One entry of DeleteObjects, authorized on its own ARN: s3:DeleteObject, or
-    s3:DeleteObjectVersion when it names a version (only ``null`` exists: see access._VERSIONED)."""
-    if version is None:
-        check(call, "s3:DeleteObject", object_arn(call.bucket, key), facts)
-        return
-    check_version_id(version, "VersionId")
-    check(call, "s3:DeleteObjectVersion", object_arn(call.bucket, key), facts, {"s3:versionid": version})
-
-
-def _delete_many(call: S3Call, quiet: bool, keys: list[tuple[str, str | None]]) -> dict[str, object]:
-    """Each entry authorized on its own; denials and bad version ids reported per key."""
-    with call.state.db.transaction() as session:
-        facts = repo.bucket_facts(session, call.bucket)
-    allowed: list[tuple[str, str | None]] = []
-    errors: list[dict[str, str | None]] = []
-    for key, version in keys:
-        try:
-            _delete_one_of_many(call, facts, key, version)
-            allowed.append((key, version))
-        except AwsError as error:
-            errors.append({"Key": key, "VersionId": version, "Code": error.code, "Message": error.message})
-    removed: list[str] = []
-    with call.state.db.transaction() as session:
-        repo.lock_bucket(session, call.bucket)
-        for key, _ in allowed:
-            removed.extend(repo.remove_object(session, call.bucket, key))
-    call.blobs.delete(removed)
-    deleted = [] if quiet else [{"Key": key, "VersionId": version} for key, version in allowed]
-    return {"Deleted": deleted, "Error": errors}
-
-
-@operation("DeleteObjects")
-async def delete_objects(call: S3Call) -> S3Result:
-    require_integrity_header(call)
-    await call.state.run_blocking(_bucket_exists, call)
-    body = await read_document(call, 2 * 1024 * 1024)
-    quiet, keys = _delete_request(call, body)
-    result = await call.state.run_blocking(_delete_many, call, quiet, keys)
-    return xml_response("DeleteResult", result)
-
-
-def _bucket_exists(call: S3Call) -> None:
-    with call.state.db.transaction() as session:
-        repo.bucket_facts(session, call.bucket)

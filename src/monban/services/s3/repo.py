@@ -11,30 +11,50 @@ times what those one-row statements do. On SQLite the same Core statements, comp
 straight on the driver (``db.DriverStatement``): a row read from the event loop
 (``read_object_now``) and the write transaction of a new object (``put_object_row``, in a
 ``Database.driver_transaction``, whose write lock taken at BEGIN stands in for the row lock).
+
+Versions (Amazon S3 User Guide, "Retaining multiple versions of objects with S3 Versioning"): a
+key's rows are its versions, newest ``seq`` first, one of them ``is_latest``. In an unversioned
+bucket a key has one row, the ``null`` version, replaced in place by a write (the driver's fast
+path, which only ever serves such buckets); a versioning-enabled bucket adds a version with a new
+id; a suspended one writes the ``null`` version, replacing the earlier one (``write_version``).
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Connection, Dialect, Row, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Row,
+    Table,
+    bindparam,
+    delete,
+    false,
+    func,
+    insert,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session
 
-from monban.services.s3.access import BucketFacts
-from monban.services.s3.errors import no_such_bucket, no_such_key
+from monban.services.s3.access import NULL_VERSION, BucketFacts
+from monban.services.s3.errors import no_such_bucket
 from monban.services.s3.storage import Segment, dump_segments, file_ids, inline, load_segments
-from monban.store.db import Database, DriverStatement
+from monban.store.db import Database, DriverStatement, WouldBlock
 from monban.store.s3_models import Bucket, MultipartUpload, S3Object, UploadPart
 
 
 def facts(row: Bucket) -> BucketFacts:
-    return BucketFacts(row.name, row.account_id, row.region, row.policy)
+    return BucketFacts(row.name, row.account_id, row.region, row.policy, row.versioning)
 
 
 def find_bucket(session: Session, name: str) -> Bucket | None:
@@ -77,6 +97,24 @@ class ObjectInfo:
     checksum_type: str | None
     parts_count: int | None
     storage_class: str
+    version_id: str = NULL_VERSION
+    is_latest: bool = True
+    delete_marker: bool = False
+    seq: int = 0
+
+
+class Written(NamedTuple):
+    """What a write did: the blob ids it left unused (to delete after the commit) and the version
+    id it wrote — None in an unversioned bucket, whose answers name no version."""
+
+    unused: tuple[str, ...]
+    version_id: str | None
+
+
+def new_version_id() -> str:
+    """An opaque, URL-safe version id of 32 characters (S3's are 32, e.g.
+    ``3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY`` less its URL-unsafe ``+``)."""
+    return secrets.token_urlsafe(24)
 
 
 class ObjectRow(NamedTuple):
@@ -97,6 +135,10 @@ class ObjectRow(NamedTuple):
     parts_count: int | None
     storage_class: str
     data: bytes | None
+    version_id: str
+    is_latest: bool
+    delete_marker: bool
+    seq: int
 
 
 def object_info(row: S3Object | Row[Any] | ObjectRow) -> ObjectInfo:
@@ -116,6 +158,10 @@ def object_info(row: S3Object | Row[Any] | ObjectRow) -> ObjectInfo:
         row.checksum_type,
         row.parts_count,
         row.storage_class,
+        row.version_id,
+        bool(row.is_latest),
+        bool(row.delete_marker),
+        row.seq,
     )
 
 
@@ -127,71 +173,120 @@ def _user_metadata(text: str | None) -> list[tuple[str, str]]:
     return [] if not text or text == "[]" else [(str(k), str(v)) for k, v in json.loads(text)]
 
 
-def find_object(session: Session, bucket: str, key: str) -> ObjectInfo | None:
-    row = session.get(S3Object, (bucket, key))
-    return object_info(row) if row is not None else None
+def find_object(session: Session, bucket: str, key: str, version: str | None = None) -> ObjectInfo | None:
+    """The key's latest version (a delete marker too), or the version ``version``; None if none."""
+    return read_object(session.connection(), bucket, key, version)
 
 
-def require_object(session: Session, bucket: str, key: str) -> ObjectInfo:
-    found = find_object(session, bucket, key)
-    if found is None:
-        raise no_such_key(key)
-    return found
+def bucket_versioning(session: Session, bucket: str) -> str | None:
+    """The bucket's versioning state as this transaction sees it (None: unversioned)."""
+    return session.scalar(select(Bucket.versioning).where(Bucket.name == bucket))
 
 
-def remove_object(session: Session, bucket: str, key: str) -> tuple[str, ...]:
-    """Delete the object row (after ``lock_bucket``); the blob ids it referenced."""
-    row = session.get(S3Object, (bucket, key), populate_existing=True)
-    if row is None:
-        return ()
-    blobs = tuple(s.blob_id for s in load_segments(row.blobs))
-    session.delete(row)
-    session.flush()
-    return blobs
-
-
-def store_object(session: Session, info: ObjectInfo) -> tuple[str, ...]:
-    """Insert or replace the object (after ``lock_bucket``); the blob ids it no longer uses."""
-    old = remove_object(session, info.bucket, info.key)
-    session.add(S3Object(**object_values(info)))
-    session.flush()
-    kept = {s.blob_id for s in info.segments}
-    return tuple(b for b in old if b not in kept)
+def store_object(session: Session, info: ObjectInfo) -> Written:
+    """Write ``info`` as the key's newest version (after ``lock_bucket``)."""
+    connection = session.connection()
+    existing = read_object(connection, info.bucket, info.key)
+    return write_version(connection, info, existing, bucket_versioning(session, info.bucket))
 
 
 # --- the hot path, in Core ---------------------------------------------------------------------
 
-_OBJECTS = cast(Table, S3Object.__table__)
+OBJECTS = cast(Table, S3Object.__table__)
+_OBJECTS = OBJECTS
 _OBJECT_KEY = (_OBJECTS.c.bucket == bindparam("bucket")) & (_OBJECTS.c.key == bindparam("key"))
-_READ_OBJECT = select(_OBJECTS).where(_OBJECT_KEY)
+# the latest version: ``is_latest = 1`` as the partial index ix_s3_objects_latest says it
+_READ_OBJECT = select(_OBJECTS).where(_OBJECT_KEY & (_OBJECTS.c.is_latest == true()))
+_READ_VERSION = select(_OBJECTS).where(_OBJECT_KEY & (_OBJECTS.c.version_id == bindparam("version")))
 _INSERT_OBJECT = insert(_OBJECTS)
-_UPDATE_OBJECT = update(_OBJECTS).where(
-    (_OBJECTS.c.bucket == bindparam("b_bucket")) & (_OBJECTS.c.key == bindparam("b_key"))
+_THE_VERSION = (
+    (_OBJECTS.c.bucket == bindparam("b_bucket"))
+    & (_OBJECTS.c.key == bindparam("b_key"))
+    & (_OBJECTS.c.version_id == bindparam("b_version"))
 )
-_LOCK_BUCKET = update(Bucket).where(Bucket.name == bindparam("bucket")).values(name=Bucket.name)
+_UPDATE_OBJECT = update(_OBJECTS).where(_THE_VERSION)
+_NOT_LATEST = update(_OBJECTS).where(_THE_VERSION).values(is_latest=false())
+_DELETE_VERSION = delete(_OBJECTS).where(_THE_VERSION)
+_LOCK_BUCKET = (
+    update(Bucket)
+    .where(Bucket.name == bindparam("bucket"))
+    .values(name=Bucket.name)
+    .returning(Bucket.versioning)
+)
 
 
-def read_object(connection: Connection, bucket: str, key: str) -> ObjectInfo | None:
-    row = connection.execute(_READ_OBJECT, {"bucket": bucket, "key": key}).one_or_none()
+def read_object(
+    connection: Connection, bucket: str, key: str, version: str | None = None
+) -> ObjectInfo | None:
+    """The key's latest version (a delete marker too), or its version ``version``."""
+    if version is None:
+        row = connection.execute(_READ_OBJECT, {"bucket": bucket, "key": key}).one_or_none()
+    else:
+        values = {"bucket": bucket, "key": key, "version": version}
+        row = connection.execute(_READ_VERSION, values).one_or_none()
     return object_info(row) if row is not None else None
 
 
-def lock_bucket_row(connection: Connection, bucket: str) -> None:
-    """``lock_bucket`` for a Core transaction (NoSuchBucket when the bucket is gone)."""
-    if connection.execute(_LOCK_BUCKET, {"bucket": bucket}).rowcount == 0:
+def lock_bucket_row(connection: Connection, bucket: str) -> str | None:
+    """``lock_bucket`` for a Core transaction (NoSuchBucket when the bucket is gone); the bucket's
+    versioning state, read under the lock."""
+    found = connection.execute(_LOCK_BUCKET, {"bucket": bucket}).all()
+    if not found:
         raise no_such_bucket(bucket)
+    versioning: str | None = found[0][0]
+    return versioning
 
 
 def replace_object(connection: Connection, info: ObjectInfo, existing: ObjectInfo | None) -> tuple[str, ...]:
-    """``store_object`` for a Core transaction (after ``lock_bucket_row``): write the row over
-    ``existing`` (what ``read_object`` found); the blob ids no longer used."""
+    """Write ``info`` over ``existing`` (what ``read_object`` found), in place: the unversioned
+    bucket's write (after ``lock_bucket_row``); the blob ids no longer used."""
     if existing is None:
         connection.execute(_INSERT_OBJECT, object_values(info))
         return ()
-    row = object_values(info)
-    where = {"b_bucket": row.pop("bucket"), "b_key": row.pop("key")}
-    connection.execute(_UPDATE_OBJECT, row | where)
+    connection.execute(_UPDATE_OBJECT, _update_values(info, existing))
     return _unused(existing, info)
+
+
+def _update_values(info: ObjectInfo, existing: ObjectInfo) -> dict[str, Any]:
+    """The unversioned write over the key's null version: its data columns (the version columns
+    stay as they are — set, they would cost SQLite the upkeep of ix_s3_objects_latest)."""
+    row = object_values(info)
+    values = {name: row[name] for name in _VALUE_COLUMNS}
+    return values | {"b_bucket": info.bucket, "b_key": info.key, "b_version": existing.version_id}
+
+
+def _where(info: ObjectInfo) -> dict[str, str]:
+    return {"b_bucket": info.bucket, "b_key": info.key, "b_version": info.version_id}
+
+
+def write_version(
+    connection: Connection, info: ObjectInfo, existing: ObjectInfo | None, versioning: str | None
+) -> Written:
+    """Write ``info`` as the key's newest version, ``existing`` being its latest (after
+    ``lock_bucket_row``). Unversioned: in place. Enabled: a new version under a new id, the
+    earlier ones kept. Suspended: the ``null`` version, replacing an earlier null version (whose
+    bytes are then unused)."""
+    if versioning is None:
+        return Written(replace_object(connection, replace(info, version_id=NULL_VERSION), existing), None)
+    unused: tuple[str, ...] = ()
+    if existing is not None:
+        connection.execute(_NOT_LATEST, _where(existing))
+    version = new_version_id() if versioning == "Enabled" else NULL_VERSION
+    if version == NULL_VERSION:
+        unused = remove_version(connection, info.bucket, info.key, NULL_VERSION)
+    seq = existing.seq + 1 if existing is not None else 0
+    written = replace(info, version_id=version, is_latest=True, seq=seq)
+    connection.execute(_INSERT_OBJECT, object_values(written))
+    return Written(unused, version)
+
+
+def remove_version(connection: Connection, bucket: str, key: str, version: str) -> tuple[str, ...]:
+    """Delete one version's row (after ``lock_bucket_row``); the blob files it used."""
+    found = read_object(connection, bucket, key, version)
+    if found is None:
+        return ()
+    connection.execute(_DELETE_VERSION, {"b_bucket": bucket, "b_key": key, "b_version": version})
+    return file_ids(found.segments)
 
 
 def _unused(existing: ObjectInfo, info: ObjectInfo) -> tuple[str, ...]:
@@ -201,15 +296,21 @@ def _unused(existing: ObjectInfo, info: ObjectInfo) -> tuple[str, ...]:
 
 
 assert ObjectRow._fields == tuple(column.name for column in _OBJECTS.columns)
-_VALUE_COLUMNS = ObjectRow._fields[2:]  # all but the key
+# what an unversioned overwrite sets: all but the key and the version columns
+_VALUE_COLUMNS = ObjectRow._fields[2 : ObjectRow._fields.index("version_id")]
 
 
-_BUCKET_EXISTS = select(Bucket.name).where(Bucket.name == bindparam("bucket"))
+_BUCKET_EXISTS = select(Bucket.versioning).where(Bucket.name == bindparam("bucket"))
+
+
+class _Versioned(Exception):
+    """The driver's fast path met a versioned bucket: roll back, take the Core path."""
 
 
 @dataclass(frozen=True, slots=True)
 class _DriverObjects:
     read: DriverStatement
+    read_version: DriverStatement
     bucket: DriverStatement
     insert: DriverStatement
     update: DriverStatement
@@ -220,45 +321,53 @@ def _driver(dialect: Dialect) -> _DriverObjects:
     """The hot-path statements, compiled once per (SQLite) dialect."""
     return _DriverObjects(
         DriverStatement(_READ_OBJECT, dialect),
+        DriverStatement(_READ_VERSION, dialect),
         DriverStatement(_BUCKET_EXISTS, dialect),
         DriverStatement(_INSERT_OBJECT, dialect, ObjectRow._fields),
-        DriverStatement(_UPDATE_OBJECT, dialect, (*_VALUE_COLUMNS, "b_bucket", "b_key")),
+        DriverStatement(_UPDATE_OBJECT, dialect, (*_VALUE_COLUMNS, "b_bucket", "b_key", "b_version")),
     )
 
 
-def read_object_now(db: Database, bucket: str, key: str) -> ObjectInfo | None:
+def read_object_now(db: Database, bucket: str, key: str, version: str | None = None) -> ObjectInfo | None:
     """``read_object`` from the event loop (SQLite only): ``db.WouldBlock`` when it cannot answer
     without waiting (see ``db.LoopReader``)."""
     assert db.loop_reader is not None
-    statement = _driver(db.engine.dialect).read
-    rows = db.loop_reader.fetch(statement.sql, statement.parameters({"bucket": bucket, "key": key}))
+    statements = _driver(db.engine.dialect)
+    statement = statements.read if version is None else statements.read_version
+    values = {"bucket": bucket, "key": key, "version": version}
+    rows = db.loop_reader.fetch(statement.sql, statement.parameters(values))
     return object_info(ObjectRow(*statement.row(rows[0]))) if rows else None
 
 
-def put_object_row(
-    db: Database, info: ObjectInfo, check: Callable[[ObjectInfo | None], None]
-) -> tuple[str, ...]:
-    """One transaction: lock the bucket row (NoSuchBucket), read the key's current object, let
-    ``check`` see it (conditional writes raise there), write ``info`` over it; the blob ids it no
-    longer uses (to delete after the commit)."""
-    if db.sqlite_file is None:
-        with db.engine.begin() as connection:
-            lock_bucket_row(connection, info.bucket)
-            existing = read_object(connection, info.bucket, info.key)
-            check(existing)
-            return replace_object(connection, info, existing)
-    with db.driver_transaction() as cursor:
-        return _put_row_driver(cursor, _driver(db.engine.dialect), info, check)
+def put_object_row(db: Database, info: ObjectInfo, check: Callable[[ObjectInfo | None], None]) -> Written:
+    """One transaction: lock the bucket row (NoSuchBucket), read the key's latest version, let
+    ``check`` see it (conditional writes raise there), write ``info`` as the newest version
+    (``write_version``); the blob ids it no longer uses (to delete after the commit)."""
+    if db.sqlite_file is not None:
+        try:
+            with db.driver_transaction() as cursor:
+                return Written(_put_row_driver(cursor, _driver(db.engine.dialect), info, check), None)
+        except _Versioned:
+            pass
+    with db.engine.begin() as connection:
+        versioning = lock_bucket_row(connection, info.bucket)
+        existing = read_object(connection, info.bucket, info.key)
+        check(existing)
+        return write_version(connection, info, existing, versioning)
 
 
 def put_object_row_now(
     db: Database, info: ObjectInfo, check: Callable[[ObjectInfo | None], None]
 ) -> tuple[str, ...]:
-    """``put_object_row`` from the event loop (SQLite only), through ``db.LoopWriter``:
-    ``db.WouldBlock``, having written nothing, when it cannot commit without waiting."""
+    """``put_object_row`` from the event loop (SQLite only, an unversioned bucket), through
+    ``db.LoopWriter``: ``db.WouldBlock``, having written nothing, when it cannot commit without
+    waiting or the bucket is versioned."""
     assert db.loop_writer is not None
-    with db.loop_writer.transaction() as cursor:
-        return _put_row_driver(cursor, _driver(db.engine.dialect), info, check)
+    try:
+        with db.loop_writer.transaction() as cursor:
+            return _put_row_driver(cursor, _driver(db.engine.dialect), info, check)
+    except _Versioned:
+        raise WouldBlock from None
 
 
 def _put_row_driver(
@@ -268,20 +377,22 @@ def _put_row_driver(
     check: Callable[[ObjectInfo | None], None],
 ) -> tuple[str, ...]:
     """``put_object_row``'s statements in a ``driver_transaction`` (whose write lock stands in for
-    the bucket row lock: nothing else writes until it commits)."""
+    the bucket row lock: nothing else writes until it commits), for an unversioned bucket only
+    (``_Versioned`` otherwise, having written nothing)."""
     bucket = statements.bucket
-    if not cursor.execute(bucket.sql, bucket.parameters({"bucket": info.bucket})).fetchall():
+    state = cursor.execute(bucket.sql, bucket.parameters({"bucket": info.bucket})).fetchall()
+    if not state:
         raise no_such_bucket(info.bucket)
+    if state[0][0] is not None:
+        raise _Versioned
     read = statements.read
     found = cursor.execute(read.sql, read.parameters({"bucket": info.bucket, "key": info.key})).fetchall()
     existing = object_info(ObjectRow(*read.row(found[0]))) if found else None
     check(existing)
-    values = object_values(info)
     if existing is None:
-        cursor.execute(statements.insert.sql, statements.insert.parameters(values))
+        cursor.execute(statements.insert.sql, statements.insert.parameters(object_values(info)))
         return ()
-    values["b_bucket"], values["b_key"] = info.bucket, info.key
-    cursor.execute(statements.update.sql, statements.update.parameters(values))
+    cursor.execute(statements.update.sql, statements.update.parameters(_update_values(info, existing)))
     return _unused(existing, info)
 
 
@@ -303,6 +414,10 @@ def object_values(info: ObjectInfo) -> dict[str, Any]:
         "parts_count": info.parts_count,
         "storage_class": info.storage_class,
         "data": next((s.data for s in info.segments if s.data is not None), None),
+        "version_id": info.version_id,
+        "is_latest": info.is_latest,
+        "delete_marker": info.delete_marker,
+        "seq": info.seq,
     }
 
 
@@ -313,8 +428,11 @@ def has_objects(session: Session, bucket: str) -> bool:
 def list_keys(
     session: Session, bucket: str, after: str | None, prefix: str, at_least: str | None, limit: int
 ) -> Sequence[S3Object]:
-    """Objects with ``key > after`` (and ``key >= at_least``) starting with ``prefix``, in key order."""
-    query = select(S3Object).where(S3Object.bucket == bucket)
+    """Objects with ``key > after`` (and ``key >= at_least``) starting with ``prefix``, in key order:
+    the latest version of each key, unless it is a delete marker (ix_s3_objects_latest)."""
+    query = select(S3Object).where(
+        (S3Object.bucket == bucket) & (S3Object.is_latest == true()) & (S3Object.delete_marker == false())
+    )
     if after is not None:
         query = query.where(S3Object.key > after)
     if at_least is not None:
@@ -374,10 +492,3 @@ def count_buckets(session: Session, account: str) -> int:
     return int(
         session.scalar(select(func.count()).select_from(Bucket).where(Bucket.account_id == account)) or 0
     )
-
-
-def require_object_row(session: Session, bucket: str, key: str) -> S3Object:
-    row = session.get(S3Object, (bucket, key))
-    if row is None:
-        raise no_such_key(key)
-    return row

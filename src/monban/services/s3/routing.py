@@ -42,12 +42,14 @@ _UNSUPPORTED = frozenset(
         "session",
         "tagging",
         "torrent",
-        "versioning",
-        "versions",
         "website",
         "renameObject",
     }
 )
+
+
+# bucket sub-resources that name no operation on an object
+_UNSUPPORTED_ON_OBJECTS = _UNSUPPORTED | {"versioning", "versions"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,11 +108,14 @@ def _bucket_operation(method: str, query: dict[str, str]) -> str:
             ("uploads", "ListMultipartUploads"),
             ("acl", "GetBucketAcl"),
             ("ownershipControls", "GetBucketOwnershipControls"),
+            ("versioning", "GetBucketVersioning"),
+            ("versions", "ListObjectVersions"),
         ),
         "PUT": (
             ("policy", "PutBucketPolicy"),
             ("acl", "PutBucketAcl"),
             ("ownershipControls", "PutBucketOwnershipControls"),
+            ("versioning", "PutBucketVersioning"),
         ),
         "DELETE": (("policy", "DeleteBucketPolicy"), ("ownershipControls", "DeleteBucketOwnershipControls")),
         "POST": (("delete", "DeleteObjects"),),
@@ -136,7 +141,7 @@ def _bucket_operation(method: str, query: dict[str, str]) -> str:
 def _object_operation(method: str, query: dict[str, str], copy_source: bool) -> str:
     if "acl" in query and method in ("GET", "PUT"):
         return "GetObjectAcl" if method == "GET" else "PutObjectAcl"
-    if any(name in _UNSUPPORTED for name in query):
+    if any(name in _UNSUPPORTED_ON_OBJECTS for name in query):
         raise not_implemented()
     upload = "uploadId" in query
     if method == "PUT":

@@ -27,8 +27,17 @@ def text(value: Any) -> str:
     return escape(str(value)).translate(_INVALID_XML_CHARS)
 
 
+class Interleaved(tuple[tuple[str, Any], ...]):
+    """Elements of different names in the order given, e.g. ListObjectVersions' ``Version`` and
+    ``DeleteMarker`` entries (the name it is filed under in its document is not written)."""
+
+
 def _element(name: str, value: Any, out: list[str]) -> None:
     if value is None:
+        return
+    if isinstance(value, Interleaved):
+        for child, child_value in value:
+            _element(child, child_value, out)
         return
     if isinstance(value, list | tuple):
         for item in value:

@@ -1,7 +1,7 @@
 """ECS task records for container credentials
 
 Revision ID: 0012_ecs_tasks
-Revises: 0006_ec2_instances
+Revises: 0007_s3_versions
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_ecs_tasks"
-down_revision = "0006_ec2_instances"
+down_revision = "0007_s3_versions"
 branch_labels = None
 depends_on = None
 
