@@ -4,8 +4,8 @@
    (``--audit-files 10``) and not writing it (``--audit-files 0``, the default), alternated
    ``--rounds`` times in the same run; the median of each. AssumeRole's record is among the
    heaviest (request and response elements).
-2. In process, per record: what the request path pays (build the ``AuditCall``, queue it) and
-   what the audit thread pays (the CloudTrail record, JSON, its share of the batched write).
+2. In process, per record: what the request path pays (build the ``AuditCall``, its CloudTrail
+   record and JSON line, queue it) and what the audit thread pays (its share of the batched write).
 
 Needs wrk; installs nothing.
 
@@ -38,7 +38,7 @@ def http_round(seconds: int, *extra: str) -> float:
 
 def in_process() -> tuple[float, float]:
     """(µs on the request path, µs on the audit thread) per AssumeRole record."""
-    from monban.access.audit import AuditCall, cloudtrail_records
+    from monban.access.audit import AuditCall, audit_lines
     from monban.access.principal import Caller, RequestInfo
     from monban.policy.types import Principal
     from monban.store.audit_log import AuditLog
@@ -58,10 +58,10 @@ def in_process() -> tuple[float, float]:
     }
     info = RequestInfo("rid", datetime.now(UTC), "127.0.0.1", "Boto3/1.0", False, "us-east-1")
     with tempfile.TemporaryDirectory() as tmp:
-        log = AuditLog(Path(tmp), max_bytes=1 << 30, files=1, prepare=cloudtrail_records)
+        log = AuditLog(Path(tmp), max_bytes=1 << 30, files=1)
         start = time.perf_counter()
         for _ in range(N):
-            log.put(AuditCall("sts", "AssumeRole", info, caller, "AKIA", params, result, None))
+            log.put(audit_lines(AuditCall("sts", "AssumeRole", info, caller, "AKIA", params, result, None)))
         queued = time.perf_counter() - start
         log.flush(600)
         written = time.perf_counter() - start

@@ -1,8 +1,9 @@
 """Audit records in CloudTrail's shape (AWS CloudTrail User Guide, "CloudTrail record contents").
 
 The request path builds an ``AuditCall`` (references only: the caller, the request's facts, its
-parameters, its result or error) and queues it; the audit thread turns it into the record
-(``cloudtrail_record``). What is never written: secret access keys, session tokens, passwords,
+parameters, its result or error) and turns it into the record's JSON line (``audit_lines``: a few
+microseconds, orjson writing the JSON); the audit thread (``store/audit_log.py``) only appends
+lines to the file. What is never written: secret access keys, session tokens, passwords,
 private keys, MFA codes, web identity tokens and SAML assertions (their place holds
 ``HIDDEN_DUE_TO_SECURITY_REASONS``, CloudTrail's own word for a value it withholds). Read-only calls
 carry no ``responseElements`` (CloudTrail records null for them) but those that issue credentials.
@@ -12,11 +13,14 @@ statements that decided it.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from monban.access.principal import Caller, RequestInfo
 from monban.policy import Decision
@@ -85,6 +89,10 @@ def denial_reason(action: str, resource: str, decision: Decision) -> dict[str, o
 
 
 _CAMEL: dict[str, str] = {}
+# a member name → (its lower-camel form, whether it is a secret); memoised: the same few hundred
+# member names recur
+_MEMBERS: dict[object, tuple[str, bool]] = {}
+_MEMO_LIMIT = 4096
 
 
 def lower_camel(name: str) -> str:
@@ -92,32 +100,70 @@ def lower_camel(name: str) -> str:
     camel = _CAMEL.get(name)
     if camel is None:
         camel = name[:1].lower() + name[1:]
-        if len(_CAMEL) < 4096:
+        if len(_CAMEL) < _MEMO_LIMIT:
             _CAMEL[name] = camel
     return camel
 
 
+def _member(name: object) -> tuple[str, bool]:
+    found = _MEMBERS.get(name)
+    if found is None:
+        text = str(name)
+        found = (lower_camel(text), text.lower() in SECRETS)
+        if len(_MEMBERS) < _MEMO_LIMIT:
+            _MEMBERS[name] = found
+    return found
+
+
 def scrub(value: Any) -> Any:
     """``value`` with lower-camel member names and every secret member hidden."""
-    if isinstance(value, dict | Mapping):
-        return {
-            lower_camel(str(k)): HIDDEN if str(k).lower() in SECRETS else scrub(v) for k, v in value.items()
-        }
-    if isinstance(value, list | tuple):
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is dict or (kind is not list and kind is not tuple and isinstance(value, Mapping)):
+        scrubbed = {}
+        for k, v in value.items():
+            camel, secret = _MEMBERS.get(k) or _member(k)
+            scrubbed[camel] = HIDDEN if secret else v if type(v) is str else scrub(v)
+        return scrubbed
+    if kind is list or kind is tuple:
         return [scrub(v) for v in value]
     if isinstance(value, datetime):
         return _time(value)
     return value
 
 
+_SECOND: list[tuple[float, str]] = [(0.0, "")]  # the last whole second formatted, and its text
+
+
 def _time(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """``2026-01-31T12:00:00Z`` (the text of the last second formatted is kept: a busy server
+    formats the same second thousands of times)."""
+    second = when.timestamp() // 1
+    last = _SECOND[0]
+    if last[0] == second:
+        return last[1]
+    text = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    _SECOND[0] = (second, text)
+    return text
+
+
+def _uuid4(h: str) -> str:
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
+
+
+_IDS: list[str] = []  # event ids made ahead, 64 from each call of os.urandom
 
 
 def event_id() -> str:
     """A random (version 4) UUID, as CloudTrail's eventID and the JSON protocol's request ids."""
-    h = os.urandom(16).hex()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
+    try:
+        return _IDS.pop()  # atomic: no two callers get the same id
+    except IndexError:
+        h = os.urandom(16 * 64).hex()
+        made = [_uuid4(h[i : i + 32]) for i in range(0, len(h), 32)]
+        _IDS.extend(made[1:])
+        return made[0]
 
 
 def user_identity(caller: Caller | None, access_key_id: str | None) -> dict[str, Any]:
@@ -159,6 +205,18 @@ def user_identity(caller: Caller | None, access_key_id: str | None) -> dict[str,
 
 def _read_only(name: str) -> bool:
     return name.startswith(READ_PREFIXES)
+
+
+def audit_lines(call: AuditCall) -> bytes:
+    """The JSON line (two when the call crossed accounts) of one call's record."""
+    return b"".join([_json(record) + b"\n" for record in cloudtrail_records(call)])
+
+
+def _json(record: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(record, default=str, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # orjson refuses a lone surrogate and an integer beyond 64 bits; json does not
+        return json.dumps(record, separators=(",", ":"), default=str).encode()
 
 
 def cloudtrail_records(call: AuditCall) -> list[dict[str, Any]]:

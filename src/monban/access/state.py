@@ -26,7 +26,7 @@ from typing import Generic, ParamSpec, TypeVar, cast
 
 from sqlalchemy import select
 
-from monban.access.audit import AuditCall, cloudtrail_records
+from monban.access.audit import AuditCall, audit_lines
 from monban.access.principal import OpenedToken
 from monban.access.throttle import throttle_from
 from monban.credentials.keyring import KeyRing
@@ -180,12 +180,19 @@ class AppState:
             max_bytes=settings.audit_max_bytes,
             files=settings.audit_files,
             to_stdout=settings.audit_stdout,
-            prepare=cloudtrail_records,
         )
 
     def audit(self, call: AuditCall) -> None:
-        """Queue one API call's audit record (written by the audit thread: ``store/audit_log.py``)."""
-        self.audit_log.put(call)
+        """One API call's audit record, as its JSON line, queued for the audit thread
+        (``store/audit_log.py``); a record that cannot be built is logged, the answer still goes."""
+        if not self.audit_log.enabled:
+            return
+        try:
+            lines = audit_lines(call)
+        except Exception:
+            log.exception("audit record of %s %s could not be built", call.source, call.name)
+            return
+        self.audit_log.put(lines)
 
     @property
     def db(self) -> Database:

@@ -1,8 +1,9 @@
 """The audit trail's files: one JSON line per API call, written off the request path.
 
-The request path only queues a small dict (``AuditLog.put``); one thread per worker drains the
-queue, finishes each record (``prepare``: the secret-free request and response elements), and
-appends the batch to ``<data dir>/audit/audit.log`` with a single ``write`` on a file opened
+The request path queues each call's finished JSON line (``AuditLog.put``: bytes, built by
+``access/audit.py``); one thread per worker drains the queue at most every ``BATCH_SECONDS`` (so
+it wakes, and takes the interpreter lock, a few hundred times a second at most whatever the load)
+and appends the batch to ``<data dir>/audit/audit.log`` with a single ``write`` on a file opened
 ``O_APPEND``: every worker of a server appends to the same file, and whole lines never interleave
 (POSIX: each write with O_APPEND seeks to the end and writes atomically with respect to other
 appends on a local file system). The file and the folder are owner-only (0600 / 0700).
@@ -25,7 +26,8 @@ import os
 import queue
 import sys
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,7 @@ AUDIT_FILE = "audit.log"
 LOCK_FILE = "audit.lock"
 FILE_MODE = 0o600
 DIR_MODE = 0o700
+BATCH_SECONDS = 0.005  # the audit thread's pause after each write, while the next batch gathers
 
 Record = dict[str, Any]
 
@@ -79,33 +82,25 @@ class _Flush:
 class AuditLog:
     """One worker's writer (see the module docstring). ``to_file`` False: stdout only."""
 
-    def __init__(
-        self,
-        folder: Path,
-        *,
-        max_bytes: int,
-        files: int,
-        to_stdout: bool = False,
-        prepare: Callable[[Any], list[Record]] = lambda record: [record],
-    ) -> None:
+    def __init__(self, folder: Path, *, max_bytes: int, files: int, to_stdout: bool = False) -> None:
         self.folder = folder
         self.max_bytes = max_bytes
         self.files = files
         self.to_stdout = to_stdout
-        self.prepare = prepare
-        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self.enabled = files > 0 or to_stdout  # False: nowhere to write (``--audit-files 0``)
+        self._queue: queue.SimpleQueue[bytes | _Flush | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._fd = -1
 
-    def put(self, record: object) -> None:
-        """Queue one record (the only cost on the request path); nothing when there is nowhere to
-        write it (``files`` 0 and no stdout)."""
-        if self.files <= 0 and not self.to_stdout:
+    def put(self, lines: bytes) -> None:
+        """Queue one call's JSON lines (the only cost on the request path but building them);
+        nothing when there is nowhere to write them."""
+        if not self.enabled:
             return
         if self._thread is None:
             self._start()
-        self._queue.put(record)
+        self._queue.put(lines)
 
     def flush(self, timeout: float = 5.0) -> None:
         """Wait until every record queued so far is written (LookupEvents reads its own calls)."""
@@ -116,6 +111,7 @@ class AuditLog:
         marker.done.wait(timeout)
 
     def close(self) -> None:
+        """Write what is queued, then stop the thread (at exit: a clean stop loses no record)."""
         thread = self._thread
         if thread is not None and thread.is_alive():
             self._queue.put(None)
@@ -133,30 +129,25 @@ class AuditLog:
         while True:
             batch = [self._queue.get()]
             with contextlib.suppress(queue.Empty):
-                while len(batch) < 512:
+                while True:
                     batch.append(self._queue.get_nowait())
-            records = [item for item in batch if item is not None and not isinstance(item, _Flush)]
+            lines = [item for item in batch if isinstance(item, bytes)]
             try:
-                if records:
-                    self._write(records)
+                if lines:
+                    self._write(b"".join(lines))
             except Exception:  # an audit failure is logged; the server keeps answering
                 log.exception("audit records lost")
+            stop = False
             for item in batch:
                 if isinstance(item, _Flush):
                     item.done.set()
-            if any(item is None for item in batch):
+                stop = stop or item is None
+            if stop:
                 return
+            if lines:
+                time.sleep(BATCH_SECONDS)
 
-    def _write(self, records: list[object]) -> None:
-        lines = []
-        for item in records:
-            try:
-                lines += [json.dumps(r, separators=(",", ":"), default=str) for r in self.prepare(item)]
-            except Exception:
-                log.exception("audit record could not be written")
-        if not lines:
-            return
-        payload = ("\n".join(lines) + "\n").encode()
+    def _write(self, payload: bytes) -> None:
         if self.to_stdout:
             sys.stdout.buffer.write(payload)
             sys.stdout.flush()
