@@ -115,36 +115,38 @@ def _member(name: object) -> tuple[str, bool]:
     return found
 
 
+_PLAIN = frozenset({str, int, bool, float, type(None)})
+
+
 def scrub(value: Any) -> Any:
     """``value`` with lower-camel member names and every secret member hidden."""
     kind = type(value)
-    if kind is str:
+    if kind in _PLAIN:
         return value
-    if kind is dict or (kind is not list and kind is not tuple and isinstance(value, Mapping)):
+    if kind is dict or (kind is not datetime and isinstance(value, Mapping)):
         scrubbed = {}
         for k, v in value.items():
             camel, secret = _MEMBERS.get(k) or _member(k)
             scrubbed[camel] = HIDDEN if secret else v if type(v) is str else scrub(v)
         return scrubbed
-    if kind is list or kind is tuple:
+    if isinstance(value, list | tuple):
         return [scrub(v) for v in value]
     if isinstance(value, datetime):
         return _time(value)
     return value
 
 
-_SECOND: list[tuple[float, str]] = [(0.0, "")]  # the last whole second formatted, and its text
+_SECONDS: dict[float, str] = {}  # the seconds formatted lately: a busy server formats each many times
 
 
 def _time(when: datetime) -> str:
-    """``2026-01-31T12:00:00Z`` (the text of the last second formatted is kept: a busy server
-    formats the same second thousands of times)."""
+    """``2026-01-31T12:00:00Z``."""
     second = when.timestamp() // 1
-    last = _SECOND[0]
-    if last[0] == second:
-        return last[1]
-    text = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    _SECOND[0] = (second, text)
+    text = _SECONDS.get(second)
+    if text is None:
+        if len(_SECONDS) >= 256:
+            _SECONDS.clear()
+        text = _SECONDS[second] = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return text
 
 
@@ -214,8 +216,8 @@ def audit_lines(call: AuditCall) -> bytes:
 
 def _json(record: dict[str, Any]) -> bytes:
     try:
-        return orjson.dumps(record, default=str, option=orjson.OPT_NON_STR_KEYS)
-    except TypeError:  # orjson refuses a lone surrogate and an integer beyond 64 bits; json does not
+        return orjson.dumps(record, default=str)
+    except TypeError:  # orjson refuses a lone surrogate, a key not a string, an integer beyond 64 bits
         return json.dumps(record, separators=(",", ":"), default=str).encode()
 
 
