@@ -9,6 +9,7 @@ import json
 import stat
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -322,3 +323,22 @@ def test_rotation_modes_stdout_and_workers(tmp_path: Path) -> None:
         running.stop()
     printed = [line for line in running.log.read_text().splitlines() if line.startswith("{")]
     assert len([json.loads(line) for line in printed if '"ListUsers"' in line]) == 30
+
+
+def test_two_workers_rotating_write_whole_lines_and_lose_none_at_a_clean_stop(tmp_path: Path) -> None:
+    """Both workers append to one file that rotates under them, each record whole; a clean stop
+    writes every record of an answered call (the server is stopped as soon as the last answer is in)."""
+    running = start_server(
+        tmp_path / "data", "--audit-max-bytes", "20000", "--audit-files", "100", "--workers", "2"
+    )
+    try:
+        iam = running.client("iam")
+        with ThreadPoolExecutor(8) as pool:
+            answered = list(
+                pool.map(lambda _n: iam.list_users()["ResponseMetadata"]["RequestId"], range(200))
+            )
+    finally:
+        running.stop()
+    written = records(running.data_dir)  # json.loads of every line: a torn line fails here
+    assert sorted(r["requestID"] for r in written if r["eventName"] == "ListUsers") == sorted(answered)
+    assert len(list((running.data_dir / "audit").glob("audit.log.*"))) > 3
