@@ -1,5 +1,6 @@
-"""The audit record's JSON line, built on the request path (access/audit.py): the same record as
-``cloudtrail_records`` makes, whatever the values (orjson, or json where orjson refuses one)."""
+"""The audit record's way: the request path's line of facts (``audit_facts``), the writer
+process's trail lines made of it (``audit_writer.lines_of``), whatever the values (orjson, or json
+where orjson refuses one)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from types import MappingProxyType
-from typing import Any
 
-from monban.access.audit import HIDDEN, AuditCall, audit_lines, cloudtrail_records, event_id
+from monban.access.audit import HIDDEN, AuditCall, audit_facts, event_id
+from monban.access.audit_writer import lines_of
 from monban.access.principal import Caller, RequestInfo
 from monban.policy.types import Principal
 
@@ -19,8 +20,10 @@ ALICE = Caller(Principal("User", "111122223333", "arn:aws:iam::111122223333:user
 INFO = RequestInfo("rid-1", NOW, "127.0.0.1", "Boto3/1.40", False, "us-east-1")
 
 
-def _without_id(record: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if k != "eventID"}
+def audit_lines(call: AuditCall) -> bytes:
+    payload, answers = lines_of(audit_facts(call) + b"F7\n")
+    assert answers == [b"7"]
+    return payload
 
 
 def test_the_line_is_the_record_with_secrets_hidden_and_values_as_text() -> None:
@@ -38,8 +41,19 @@ def test_the_line_is_the_record_with_secrets_hidden_and_values_as_text() -> None
         "user": {"createDate": "2026-01-02T03:04:05Z", "path": "/", "count": 3, "flag": True, "odd": "/x"}
     }
     assert record["eventTime"] == "2026-01-02T03:04:05Z" and uuid.UUID(record["eventID"]).version == 4
-    (expected,) = cloudtrail_records(call)
-    assert _without_id(record) == _without_id(json.loads(json.dumps(expected, default=str)))
+    assert record["userIdentity"] == {
+        "type": "IAMUser",
+        "principalId": "AIDAALICE",
+        "arn": "arn:aws:iam::111122223333:user/alice",
+        "accountId": "111122223333",
+        "accessKeyId": "AKIA",
+        "userName": "alice",
+    }
+    assert (record["eventSource"], record["eventName"], record["requestID"]) == (
+        "iam.amazonaws.com",
+        "CreateUser",
+        "rid-1",
+    )
 
 
 def test_a_value_orjson_refuses_is_written_by_json() -> None:
