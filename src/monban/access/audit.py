@@ -19,13 +19,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from monban.access.principal import Caller, RequestInfo
-from monban.policy import Decision
-from monban.protocol.errors import AwsError
+if TYPE_CHECKING:  # the writer process imports this module: it needs none of these
+    from monban.access.principal import Caller, RequestInfo
+    from monban.policy import Decision
+    from monban.protocol.errors import AwsError
 
 EVENT_VERSION = "1.09"
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
