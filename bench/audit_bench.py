@@ -51,12 +51,14 @@ from bench.sts_bench import assume_role, body, check_once, monban_setup, moto_se
 N = 20_000
 BUCKET = "audit-bench"
 TICKS = os.sysconf("SC_CLK_TCK")
-# (ok req/s, server CPU µs per request) of one measured run
-Figures = tuple[float, float]
+WRITER = b"monban.access.audit_writer"
+# (ok req/s, server CPU µs per request, the audit writers' share of it) of one measured run
+Figures = tuple[float, float, float]
 
 
-def tree_cpu_seconds(root: int) -> float:
-    """User + system CPU seconds of ``root`` and every process under it (its workers)."""
+def tree_cpu_seconds(root: int) -> tuple[float, float]:
+    """User + system CPU seconds of ``root`` and every process under it (its workers, their audit
+    writers), and of the audit writers alone."""
     stats: dict[int, tuple[int, float]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -70,18 +72,28 @@ def tree_cpu_seconds(root: int) -> float:
         more = {pid for pid, (ppid, _cpu) in stats.items() if ppid in tree} - tree
         tree |= more
         grew = bool(more)
-    return sum(stats[pid][1] for pid in tree if pid in stats)
+    writers = [pid for pid in tree if WRITER in _cmdline(pid)]
+    return sum(stats[pid][1] for pid in tree if pid in stats), sum(stats[pid][1] for pid in writers)
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def measured(running: Running, replay: Replay, seconds: int) -> Figures:
-    """Check, warm up, then one measured wrk run: (ok req/s, server CPU µs per request)."""
+    """Check, warm up, then one measured wrk run: (ok req/s, server CPU µs per request, the
+    writers' share)."""
     check_replay(replay, "monban")
     wrk(replay.url, replay.method, replay.body, replay.headers, seconds=WARMUP_SECONDS)
-    before = tree_cpu_seconds(running.process.pid)
+    total, writers = tree_cpu_seconds(running.process.pid)
     result = wrk(replay.url, replay.method, replay.body, replay.headers, seconds=seconds)
-    cpu = tree_cpu_seconds(running.process.pid) - before
+    total_after, writers_after = tree_cpu_seconds(running.process.pid)
     check_replay(replay, "monban")
-    return result.ok_per_second, cpu / max(result.requests, 1) * 1e6
+    per = 1e6 / max(result.requests, 1)
+    return result.ok_per_second, (total_after - total) * per, (writers_after - writers) * per
 
 
 def replays(running: Running, calls: list[str]) -> dict[str, Replay]:
@@ -140,13 +152,13 @@ def in_process() -> tuple[float, float]:
         log = AuditLog(audit_writer(Settings(data_dir=Path(tmp))), enabled=True)
         log.put(audit_facts(AuditCall("sts", "AssumeRole", info, caller, "AKIA", params, result, None)))
         log.flush(60)  # the writer has started
-        writer_before = tree_cpu_seconds(os.getpid()) - time.process_time()
+        writer_before = tree_cpu_seconds(os.getpid())[1]
         start = time.thread_time()
         for _ in range(N):
             log.put(audit_facts(AuditCall("sts", "AssumeRole", info, caller, "AKIA", params, result, None)))
         queued = time.thread_time() - start
         log.flush(600)
-        writer = tree_cpu_seconds(os.getpid()) - time.process_time() - writer_before
+        writer = tree_cpu_seconds(os.getpid())[1] - writer_before
         log.close()
     return queued / N * 1e6, writer / N * 1e6
 
@@ -167,6 +179,10 @@ def cpu(runs: list[Figures]) -> list[float]:
     return [r[1] for r in runs]
 
 
+def writer_cpu(runs: list[Figures]) -> list[float]:
+    return [r[2] for r in runs]
+
+
 def report(runs: dict[tuple[str, int, str], list[Figures]], peer: list[float]) -> list[str]:
     """One line per call and worker count: median (range) of each figure, off and on."""
     lines = [f"moto AssumeRole ok req/s: {_span(peer)} (runs: {', '.join(f'{x:.0f}' for x in peer)})"]
@@ -181,7 +197,8 @@ def report(runs: dict[tuple[str, int, str], list[Figures]], peer: list[float]) -
         lines.append(
             f"{call}, --workers {workers}: ok req/s off {_span(rate(off))}, on {_span(rate(on))} "
             f"({_change(rate(on), rate(off))}); server CPU µs/request off {_span(cpu(off))}, "
-            f"on {_span(cpu(on))} ({_change(cpu(on), cpu(off))}){ratio}"
+            f"on {_span(cpu(on))} ({_change(cpu(on), cpu(off))}; the audit writers' share "
+            f"{_span(writer_cpu(on))}){ratio}"
         )
     return lines
 

@@ -2,8 +2,8 @@
 the worker's process.
 
 The request path queues each call's facts as one line of JSON (``AuditLog.put``: bytes, made by
-``access/audit.py``). One thread per worker drains the queue at most every ``BATCH_SECONDS`` (so it
-takes the interpreter lock a few hundred times a second at most, whatever the load) and writes
+``access/audit.py``). One thread per worker drains the queue every ``BATCH_SECONDS`` (sooner for a
+flush: it takes the interpreter lock some twenty times a second, whatever the load) and writes
 the batch down a pipe to the worker's audit writer process (``access/audit_writer.py``), which
 builds the CloudTrail records and appends them with ``AuditFiles``: what a record costs is paid
 there, not under the worker's interpreter lock. A clean stop loses nothing (at exit the thread
@@ -49,7 +49,7 @@ AUDIT_FILE = "audit.log"
 LOCK_FILE = "audit.lock"
 FILE_MODE = 0o600
 DIR_MODE = 0o700
-BATCH_SECONDS = 0.005  # the audit thread's pause after each write, while the next batch gathers
+BATCH_SECONDS = 0.05  # the audit thread's pause after a batch, while the next gathers (a flush ends it)
 
 Record = dict[str, Any]
 
@@ -99,6 +99,7 @@ class AuditLog:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._flush_lock = threading.Lock()
+        self._hurry = threading.Event()  # set by a flush or the close: the thread sends at once
         self._flushes = 0
         self._writer: subprocess.Popen[bytes] | None = None
         # the writers' answers to flush markers: one pipe for the log's life (every writer gets the
@@ -121,6 +122,7 @@ class AuditLog:
             self._flushes += 1
             number = str(self._flushes).encode()
             self._queue.put(_Flush(self._flushes))
+            self._hurry.set()
             deadline = time.monotonic() + timeout
             while (left := deadline - time.monotonic()) > 0:
                 ready = select.select([self._answers], [], [], left)[0]
@@ -132,6 +134,7 @@ class AuditLog:
         thread = self._thread
         if thread is not None and thread.is_alive():
             self._queue.put(None)
+            self._hurry.set()
             thread.join(30.0)
 
     def _start(self) -> None:
@@ -162,7 +165,8 @@ class AuditLog:
             if any(item is None for item in batch):
                 self._stop_writer()
                 return
-            time.sleep(BATCH_SECONDS)
+            self._hurry.wait(BATCH_SECONDS)
+            self._hurry.clear()
 
     def _send(self, payload: bytes) -> None:
         """Down the pipe to the writer; a writer found dead is replaced once, then the batch goes."""
