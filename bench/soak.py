@@ -249,12 +249,16 @@ class AuditSize:
         size = sum(b for _n, b in self.by_event.values())
         if not count:
             return ["audit trail: no records in <data dir>/audit (was it turned off?)"]
+        ranked = sorted(self.by_event.items(), key=lambda kv: -kv[1][0])
         mix = ", ".join(
             f"{name} ({source.split('.')[0]}) {b / n:,.0f} B × {n / count:.1%}"
-            for (source, name), (n, b) in sorted(self.by_event.items(), key=lambda kv: -kv[1][0])
+            for (source, name), (n, b) in ranked
+            if n / count >= 0.001
         )
+        rare = sum(n for n, _b in self.by_event.values() if n / count < 0.001)
+        mix += f"; {rare} other records (the set-up's calls)" if rare else ""
         return [
-            f"audit trail: {count:,} records, {size:,} bytes in {self.files} files; "
+            f"audit trail: {count:,} records, {size:,} bytes in {self.files} file(s); "
             f"{size / count:,.0f} bytes "
             f"per call of the mix, {size / count * 1e6 / 2**20:,.0f} MiB per million calls",
             f"audit bytes per call by event (× share of the records): {mix}",
