@@ -3,11 +3,12 @@
 1. Over HTTP at 32 connections (wrk): STS AssumeRole (one of the heaviest records: request and
    response elements), and with ``--calls all`` S3 GetObject and PutObject of 4 KiB (a role
    session) and IAM GetUser too, on ``monban serve --workers 1`` and ``--workers 2``, writing the
-   audit trail (``--audit-files 10``, the default) and not writing it (``--audit-files 0``),
+   audit trail (``--audit-files 10``; on by default) and not writing it (``--audit-files 0``),
    alternated ``--rounds`` times in the same run (the order flips each round), moto's AssumeRole
    once a round for the peer ratio. Two figures per run: ok requests/s, and the server's CPU time
-   per request (user + system time of the server and its worker processes over the measured run,
-   from /proc): on a machine shared with other work the second moves far less than the first.
+   per request (user + system time of the server, its workers and their audit writer processes
+   over the measured run, from /proc; the writers' share apart): on a machine shared with other
+   work the second moves far less than the first.
 2. In process, per record: the CPU the request path pays (build the ``AuditCall``, write its
    facts as a line of JSON, queue it) and the CPU the worker's audit writer process pays (the
    CloudTrail record, its JSON, its share of the batched write).
