@@ -39,7 +39,7 @@ $(NODE_STAMP): tests/js/package.json tests/js/package-lock.json
 	touch $(NODE_STAMP)
 
 serve: $(RUN_STAMP)  ## set up and run monban with the quickstart bootstrap file (same data dir whatever ARGS)
-	$(BIN)/monban serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) --config examples/quickstart.yaml --audit-files 10 $(ARGS)
+	$(BIN)/monban serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) --config examples/quickstart.yaml $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

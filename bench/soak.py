@@ -8,8 +8,10 @@ worker re-reads). The load runs in rounds of at most ``ROUND_SECONDS`` (signatur
 between rounds: AWS accepts a signed request for 15 minutes); the resident memory (VmRSS) of each
 worker process is sampled every ``--sample-seconds`` throughout. The report: requests, ok
 requests/s, p50/p99, errors (non-2xx answers and socket errors), each worker's RSS after the
-warm-up, at its peak and at the end, and the audit trail's size per million calls when the build
-writes one (``<data dir>/audit*``; this build writes none). Nothing here is a pass/fail threshold.
+warm-up, at its peak and at the end, and the audit trail's size (on by default): bytes per call of
+each event type and of the mix, and per million calls of the mix (from the records in
+``<data dir>/audit/audit.log*``: rotation may have dropped the oldest files, the averages hold).
+Nothing here is a pass/fail threshold.
 
     .venv/bin/python bench/soak.py [--minutes 10] [--sample-seconds 10] [--serve-arg=--throttle=aws]
 """
@@ -235,11 +237,45 @@ class Sampler(threading.Thread):
             self.stopped.wait(self.every)
 
 
-def audit_size(data_dir: Path) -> int | None:
-    files = [p for p in data_dir.glob("audit*") if p.is_file()] + [
-        p for d in data_dir.glob("audit*") if d.is_dir() for p in d.rglob("*") if p.is_file()
-    ]
-    return sum(p.stat().st_size for p in files) if files else None
+@dataclass
+class AuditSize:
+    """The audit trail's records by event type: ``(source, name)`` → (records, bytes with newline)."""
+
+    files: int = 0
+    by_event: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        count = sum(n for n, _b in self.by_event.values())
+        size = sum(b for _n, b in self.by_event.values())
+        if not count:
+            return ["audit trail: no records in <data dir>/audit (was it turned off?)"]
+        ranked = sorted(self.by_event.items(), key=lambda kv: -kv[1][0])
+        mix = ", ".join(
+            f"{name} ({source.split('.')[0]}) {b / n:,.0f} B × {n / count:.1%}"
+            for (source, name), (n, b) in ranked
+            if n / count >= 0.001
+        )
+        rare = sum(n for n, _b in self.by_event.values() if n / count < 0.001)
+        mix += f"; {rare} other records (the set-up's calls)" if rare else ""
+        return [
+            f"audit trail: {count:,} records, {size:,} bytes in {self.files} file(s); "
+            f"{size / count:,.0f} bytes "
+            f"per call of the mix, {size / count * 1e6 / 2**20:,.0f} MiB per million calls",
+            f"audit bytes per call by event (× share of the records): {mix}",
+        ]
+
+
+def audit_size(data_dir: Path) -> AuditSize:
+    sizes = AuditSize()
+    for path in sorted((data_dir / "audit").glob("audit.log*")):
+        sizes.files += 1
+        with path.open("rb") as handle:
+            for line in handle:
+                record = json.loads(line)
+                event = (record.get("eventSource", ""), record.get("eventName", ""))
+                n, b = sizes.by_event.get(event, (0, 0))
+                sizes.by_event[event] = (n + 1, b + len(line))
+    return sizes
 
 
 def series(samples: list[tuple[float, list[float]]], every: float) -> list[str]:
@@ -255,7 +291,7 @@ def series(samples: list[tuple[float, list[float]]], every: float) -> list[str]:
     return picked
 
 
-def report(totals: Totals, sampler: Sampler, audit: int | None, minutes: float) -> list[str]:
+def report(totals: Totals, sampler: Sampler, audit: AuditSize, minutes: float) -> list[str]:
     errors = sum(totals.statuses.values()) + totals.socket_errors
     lines = [
         f"Soak: {minutes:g} min of mixed load (wrk -t{THREADS} -c{CONNECTIONS}) on monban serve --workers 2; "
@@ -279,12 +315,7 @@ def report(totals: Totals, sampler: Sampler, audit: int | None, minutes: float) 
         lines.append(
             f"both workers' RSS, mean over the {label} of the run: {mean:.1f} MiB ({len(part)} samples)"
         )
-    if audit is None:
-        lines.append("audit trail: no <data dir>/audit* files (this build writes no audit trail)")
-    else:
-        per_million = audit / max(totals.requests, 1) * 1e6
-        lines.append(f"audit trail: {audit:,} bytes, {per_million / 2**20:,.1f} MiB per million calls")
-    return lines
+    return lines + audit.lines()
 
 
 def main() -> int:

@@ -36,7 +36,7 @@ class Settings:
     oidc_ca_bundle: Path | None = None  # CA certificates for OIDC discovery (default: the system's)
     throttle: str = ""  # per-account rate limits (access/throttle.py); empty: none
     audit_max_bytes: int = 100 * 1024 * 1024  # the audit file's size before it is rotated
-    audit_files: int = 0  # rotated audit files kept; 0 (the default): no audit trail written
+    audit_files: int = 4  # rotated audit files kept (at most 5 x audit_max_bytes); 0: no audit trail
     audit_stdout: bool = False  # each audit record on stdout as well
     imds_port: int | None = None  # instance metadata listeners: this port + each instance's ordinal
 

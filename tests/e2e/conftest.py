@@ -37,7 +37,7 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory, database_url: str | None) -> Iterator[Server]:
-    args = ["--min-session-seconds", "1", "--audit-files", "10"]  # the audit trail is off by default
+    args = ["--min-session-seconds", "1"]  # the audit trail is on by default
     if BOOTSTRAP.exists():
         args += ["--config", str(BOOTSTRAP)]
     if database_url:

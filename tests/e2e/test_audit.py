@@ -6,9 +6,12 @@ and ``aws cloudtrail lookup-events``)."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import stat
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -306,12 +309,11 @@ def test_rotation_modes_stdout_and_workers(tmp_path: Path) -> None:
     )
     try:
         iam = running.client("iam")
-        for _ in range(30):
-            iam.list_users()
         folder = running.data_dir / "audit"
-        deadline = time.monotonic() + 10
-        while not (folder / "audit.log.2").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        calls = 0  # until the file has rotated twice (the writers batch what comes while they start)
+        while calls < 30 or (not (folder / "audit.log.2").exists() and calls < 2000):
+            iam.list_users()
+            calls += 1
         names = {p.name for p in folder.glob("audit.log*")}
         assert {"audit.log.1", "audit.log.2"} <= names <= {"audit.log", "audit.log.1", "audit.log.2"}
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
@@ -321,4 +323,57 @@ def test_rotation_modes_stdout_and_workers(tmp_path: Path) -> None:
     finally:
         running.stop()
     printed = [line for line in running.log.read_text().splitlines() if line.startswith("{")]
-    assert len([json.loads(line) for line in printed if '"ListUsers"' in line]) == 30
+    assert len([json.loads(line) for line in printed if '"ListUsers"' in line]) == calls
+
+
+def test_two_workers_rotating_write_whole_lines_and_lose_none_at_a_clean_stop(tmp_path: Path) -> None:
+    """Both workers append to one file that rotates under them, each record whole; a clean stop
+    writes every record of an answered call (the server is stopped as soon as the last answer is in)."""
+    running = start_server(
+        tmp_path / "data", "--audit-max-bytes", "2000", "--audit-files", "1000", "--workers", "2"
+    )
+    try:
+        iam = running.client("iam")
+        with ThreadPoolExecutor(8) as pool:
+            answered = list(
+                pool.map(lambda _n: iam.list_users()["ResponseMetadata"]["RequestId"], range(200))
+            )
+    finally:
+        running.stop()
+    written = records(running.data_dir)  # json.loads of every line: a torn line fails here
+    assert sorted(r["requestID"] for r in written if r["eventName"] == "ListUsers") == sorted(answered)
+    assert len(list((running.data_dir / "audit").glob("audit.log.*"))) > 1  # it rotated
+
+
+def _writers(data_dir: Path) -> list[int]:
+    """The audit writer processes writing into ``data_dir``."""
+    folder = str(data_dir / "audit").encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"monban.access.audit_writer" in args and folder in args:
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_dead_writer_is_replaced(tmp_path: Path) -> None:
+    """The worker starts another writer when its writer process died: the calls after are written."""
+    running = start_server(tmp_path / "data")
+    try:
+        iam = running.client("iam")
+        first = by_request(running.data_dir, iam.list_users())
+        (writer,) = _writers(running.data_dir)
+        os.kill(writer, signal.SIGKILL)
+        while writer in _writers(running.data_dir):  # until the kernel has reaped it
+            time.sleep(0.01)
+        later = [iam.list_roles()["ResponseMetadata"]["RequestId"] for _ in range(5)]
+        found = wait_for(running.data_dir, lambda r: r["requestID"] in later, count=5)
+        assert len(found) == 5 and first["eventName"] == "ListUsers"
+        (replacement,) = _writers(running.data_dir)
+        assert replacement != writer
+    finally:
+        running.stop()
+    assert "the audit writer process" in running.log.read_text()  # its end is logged

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.e2e.test_audit import Record, wait_for
 from tests.e2e.workload_support import (
     ACCOUNT,
     APP_TOKEN,
@@ -123,3 +124,17 @@ def test_javascript_from_container_metadata(workloads: Workloads, tmp_path: Path
     assert result["arn"].startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/app/")
     env = _container_env(workloads, tmp_path, "not-the-token-of-any-task")
     assert run_node(env, workloads.server.endpoint, "container").returncode != 0
+
+
+def test_the_audit_trail_records_ecs_assume_role(workloads: Workloads) -> None:
+    """CloudTrail logs the AssumeRole ECS makes for a task, the service as the caller."""
+    document = json.loads(request(_port(workloads), "GET", PATH, {"Authorization": APP_TOKEN}).body)
+
+    def by_ecs(record: Record) -> bool:
+        return record["userIdentity"] == {"type": "AWSService", "invokedBy": "ecs-tasks.amazonaws.com"}
+
+    found = wait_for(workloads.server.data_dir, by_ecs)
+    keys = {r["responseElements"]["credentials"]["accessKeyId"] for r in found if r["responseElements"]}
+    assert document["AccessKeyId"] in keys
+    assert all(r["requestParameters"]["roleArn"].startswith(f"arn:aws:iam::{ACCOUNT}:role/") for r in found)
+    assert document["SecretAccessKey"] not in json.dumps(found) and document["Token"] not in json.dumps(found)

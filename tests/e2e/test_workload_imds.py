@@ -15,10 +15,12 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from monban.access.audit import HIDDEN
 from monban.store.db import Database, sqlite_url
 from monban.store.instances import NewInstance, create_instance, set_state
 from monban.store.models import InstanceProfile
 from tests.e2e.server import REGION
+from tests.e2e.test_audit import Record, wait_for
 from tests.e2e.workload_support import (
     ACCOUNT,
     BUCKET,
@@ -277,3 +279,25 @@ def test_a_deleted_profile_is_no_profile(workloads: Workloads) -> None:
     workloads.server.client("iam").delete_instance_profile(InstanceProfileName="empty")
     assert "iam/" not in request(port, "GET", "/latest/meta-data/").body.split("\n")
     assert request(port, "GET", "/latest/meta-data/iam/info").status == 404
+
+
+def test_the_audit_trail_records_ec2s_assume_role(workloads: Workloads) -> None:
+    """CloudTrail logs the AssumeRole EC2 makes for an instance: the service as the caller, the
+    instance id as the session name, no secret; a refused one as AccessDenied."""
+    served = json.loads(request(workloads.imds_port, "GET", ROLE_CREDENTIALS + "web").body)
+    instance_id, refused_id = _instance_id(workloads, 0), _instance_id(workloads, 4)
+    request(workloads.imds_port + 4, "GET", ROLE_CREDENTIALS + "lambda-only")
+
+    def by_ec2(record: Record) -> bool:
+        return record["userIdentity"] == {"type": "AWSService", "invokedBy": "ec2.amazonaws.com"}
+
+    found = wait_for(workloads.server.data_dir, by_ec2, count=2)
+    made = [r for r in found if r["requestParameters"]["roleSessionName"] == instance_id]
+    assert made and made[0]["eventName"] == "AssumeRole" and made[0]["eventSource"] == "sts.amazonaws.com"
+    assert made[0]["sourceIPAddress"] == "ec2.amazonaws.com" and made[0]["recipientAccountId"] == ACCOUNT
+    keys = {r["responseElements"]["credentials"]["accessKeyId"] for r in made}
+    assert served["AccessKeyId"] in keys
+    assert all(r["responseElements"]["credentials"]["sessionToken"] == HIDDEN for r in made)
+    no = [r for r in found if r["requestParameters"]["roleSessionName"] == refused_id]
+    assert no and no[0]["errorCode"] == "AccessDenied" and no[0]["responseElements"] is None
+    assert served["SecretAccessKey"] not in json.dumps(found)

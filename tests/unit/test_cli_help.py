@@ -78,6 +78,8 @@ def test_serve_help_shows_the_real_defaults(capsys: pytest.CaptureFixture[str]) 
         "--workers N worker processes (default: 1)",
         "(default: 900, AWS's floor)",
         "(default: warning)",
+        "0 writes no audit trail (default: 4)",  # the audit trail is on unless turned off
+        "beyond this size (default: 104857600)",
     ):
         assert shown in text
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -26,7 +27,7 @@ from typing import Generic, ParamSpec, TypeVar, cast
 
 from sqlalchemy import select
 
-from monban.access.audit import AuditCall, cloudtrail_records
+from monban.access.audit import AuditCall, audit_facts
 from monban.access.principal import OpenedToken
 from monban.access.throttle import throttle_from
 from monban.credentials.keyring import KeyRing
@@ -156,6 +157,19 @@ class Refreshing(Generic[V]):
         self._at = 0.0
 
 
+def audit_writer(settings: Settings) -> list[str]:
+    """The command line of a worker's audit writer process (``access/audit_writer.py``)."""
+    command = [
+        sys.executable,
+        "-m",
+        "monban.access.audit_writer",
+        "--folder",
+        str(audit_dir(settings.data_dir)),
+    ]
+    command += ["--max-bytes", str(settings.audit_max_bytes), "--files", str(settings.audit_files)]
+    return [*command, "--stdout"] if settings.audit_stdout else command
+
+
 class AppState:
     """Everything the request path shares within one worker."""
 
@@ -176,16 +190,20 @@ class AppState:
         # back-off sleeps (up to 100 ms each) would make the tail latency of concurrent writes.
         self.write_lock = threading.RLock()
         self.audit_log = AuditLog(
-            audit_dir(settings.data_dir),
-            max_bytes=settings.audit_max_bytes,
-            files=settings.audit_files,
-            to_stdout=settings.audit_stdout,
-            prepare=cloudtrail_records,
+            audit_writer(settings), enabled=settings.audit_files > 0 or settings.audit_stdout
         )
 
     def audit(self, call: AuditCall) -> None:
-        """Queue one API call's audit record (written by the audit thread: ``store/audit_log.py``)."""
-        self.audit_log.put(call)
+        """One API call's facts, queued for the worker's audit writer (``store/audit_log.py``); facts
+        that cannot be written are logged, the answer still goes."""
+        if not self.audit_log.enabled:
+            return
+        try:
+            facts = audit_facts(call)
+        except Exception:
+            log.exception("audit record of %s %s could not be made", call.source, call.name)
+            return
+        self.audit_log.put(facts)
 
     @property
     def db(self) -> Database:

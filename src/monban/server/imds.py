@@ -13,7 +13,6 @@ taken is logged once and tried again at every poll.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import socket
 import threading
@@ -69,9 +68,8 @@ class MetadataListeners:
         return thread
 
     async def run(self) -> None:
-        quiet = dataclasses.replace(self.settings, audit_files=0, audit_stdout=False)
-        db, keyring = open_state_parts(quiet)
-        self.state = AppState(quiet, db, keyring)
+        db, keyring = open_state_parts(self.settings)
+        self.state = AppState(self.settings, db, keyring)  # its audit writer records EC2's sessions
         app = MetadataApp(self.state, self.instance_at)
         config = uvicorn.Config(
             app,

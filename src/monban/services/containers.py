@@ -23,6 +23,7 @@ from monban.services.sts.service_session import (
     Refused,
     ServiceRequest,
     SessionCache,
+    audit_call,
     credentials_document,
     service_session,
     workload_lifetime,
@@ -66,4 +67,6 @@ class TaskCredentials:
 
     def _issue(self, session: Session, task: TaskRecord, now: int) -> Issued | Refused:
         request = ServiceRequest(role_arn=task.role_arn, service=ECS_SERVICE, session_name=task.task_id)
-        return service_session(session, self.state.keyring, request, self.cache.lifetime, now)
+        got = service_session(session, self.state.keyring, request, self.cache.lifetime, now)
+        self.state.audit(audit_call(request, got, self.cache.lifetime, self.state.settings.region))
+        return got

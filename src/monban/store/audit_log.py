@@ -1,16 +1,25 @@
-"""The audit trail's files: one JSON line per API call, written off the request path.
+"""The audit trail's files: one JSON line per API call, written off the request path and out of
+the worker's process.
 
-The request path only queues a small dict (``AuditLog.put``); one thread per worker drains the
-queue, finishes each record (``prepare``: the secret-free request and response elements), and
-appends the batch to ``<data dir>/audit/audit.log`` with a single ``write`` on a file opened
-``O_APPEND``: every worker of a server appends to the same file, and whole lines never interleave
-(POSIX: each write with O_APPEND seeks to the end and writes atomically with respect to other
-appends on a local file system). The file and the folder are owner-only (0600 / 0700).
+The request path queues each call's facts as one line of JSON (``AuditLog.put``: bytes, made by
+``access/audit.py``). One thread per worker drains the queue every ``BATCH_SECONDS`` (sooner for a
+flush: it takes the interpreter lock some twenty times a second, whatever the load) and writes
+the batch down a pipe to the worker's audit writer process (``access/audit_writer.py``), which
+builds the CloudTrail records and appends them with ``AuditFiles``: what a record costs is paid
+there, not under the worker's interpreter lock. A clean stop loses nothing (at exit the thread
+sends what is queued, closes the pipe and waits for the writer to finish). A writer that dies is
+replaced by a new one at the next batch; the records it had read and not yet written, and those
+in the dead pipe, are lost (logged).
 
-Rotation: when the file exceeds ``max_bytes``, the worker that notices takes ``audit.lock``
+``AuditFiles`` appends each batch to ``<data dir>/audit/audit.log`` with a single ``write`` on a
+file opened ``O_APPEND``: every writer of a server appends to the same file, and whole lines never
+interleave (POSIX: each write with O_APPEND seeks to the end and writes atomically with respect
+to other appends on a local file system). The file and the folder are owner-only (0600 / 0700).
+
+Rotation: when the file exceeds ``max_bytes``, the writer that notices takes ``audit.lock``
 (``flock``), and, if the file is still the big one, renames ``audit.log.N-1`` → ``audit.log.N`` …
 ``audit.log`` → ``audit.log.1``, keeping ``files`` rotated files (0: no file, stdout only). Every
-worker checks before each batch whether ``audit.log`` is still the file it holds open (same
+writer checks before each batch whether ``audit.log`` is still the file it holds open (same
 inode) and reopens it if not; a batch written meanwhile lands whole in ``audit.log.1``, nothing is lost.
 """
 
@@ -23,9 +32,12 @@ import json
 import logging
 import os
 import queue
+import select
+import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +49,7 @@ AUDIT_FILE = "audit.log"
 LOCK_FILE = "audit.lock"
 FILE_MODE = 0o600
 DIR_MODE = 0o700
+BATCH_SECONDS = 0.05  # the audit thread's pause after a batch, while the next gathers (a flush ends it)
 
 Record = dict[str, Any]
 
@@ -70,60 +83,64 @@ def read_records(folder: Path) -> Iterator[Record]:
 
 
 class _Flush:
-    """A marker in the queue: set once every record queued before it is written."""
+    """A marker in the queue: the writer answers its number once every record before it is written."""
 
-    def __init__(self) -> None:
-        self.done = threading.Event()
+    def __init__(self, number: int) -> None:
+        self.number = number
 
 
 class AuditLog:
-    """One worker's writer (see the module docstring). ``to_file`` False: stdout only."""
+    """One worker's end of the trail (see the module docstring): ``command`` starts its writer."""
 
-    def __init__(
-        self,
-        folder: Path,
-        *,
-        max_bytes: int,
-        files: int,
-        to_stdout: bool = False,
-        prepare: Callable[[Any], list[Record]] = lambda record: [record],
-    ) -> None:
-        self.folder = folder
-        self.max_bytes = max_bytes
-        self.files = files
-        self.to_stdout = to_stdout
-        self.prepare = prepare
-        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+    def __init__(self, command: list[str], *, enabled: bool) -> None:
+        self.command = command
+        self.enabled = enabled  # False: nowhere to write (``--audit-files 0`` and no stdout)
+        self._queue: queue.SimpleQueue[bytes | _Flush | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
-        self._fd = -1
+        self._flush_lock = threading.Lock()
+        self._hurry = threading.Event()  # set by a flush or the close: the thread sends at once
+        self._flushes = 0
+        self._writer: subprocess.Popen[bytes] | None = None
+        # the writers' answers to flush markers: one pipe for the log's life (every writer gets the
+        # write end), made with the thread
+        self._answers, self._answer_end = -1, -1
 
-    def put(self, record: object) -> None:
-        """Queue one record (the only cost on the request path); nothing when there is nowhere to
-        write it (``files`` 0 and no stdout)."""
-        if self.files <= 0 and not self.to_stdout:
+    def put(self, facts: bytes) -> None:
+        """Queue one call's facts (the request path's only cost but making them)."""
+        if not self.enabled:
             return
         if self._thread is None:
             self._start()
-        self._queue.put(record)
+        self._queue.put(facts)
 
     def flush(self, timeout: float = 5.0) -> None:
         """Wait until every record queued so far is written (LookupEvents reads its own calls)."""
         if self._thread is None:
             return
-        marker = _Flush()
-        self._queue.put(marker)
-        marker.done.wait(timeout)
+        with self._flush_lock:
+            self._flushes += 1
+            number = str(self._flushes).encode()
+            self._queue.put(_Flush(self._flushes))
+            self._hurry.set()
+            deadline = time.monotonic() + timeout
+            while (left := deadline - time.monotonic()) > 0:
+                ready = select.select([self._answers], [], [], left)[0]
+                if ready and number in os.read(self._answers, 4096).split():
+                    return
 
     def close(self) -> None:
+        """Send what is queued, then stop the writer (at exit: a clean stop loses no record)."""
         thread = self._thread
         if thread is not None and thread.is_alive():
             self._queue.put(None)
-            thread.join(5.0)
+            self._hurry.set()
+            thread.join(30.0)
 
     def _start(self) -> None:
         with self._start_lock:
             if self._thread is None:
+                self._answers, self._answer_end = os.pipe()
                 thread = threading.Thread(target=self._drain, name="monban-audit", daemon=True)
                 thread.start()
                 atexit.register(self.close)
@@ -133,30 +150,74 @@ class AuditLog:
         while True:
             batch = [self._queue.get()]
             with contextlib.suppress(queue.Empty):
-                while len(batch) < 512:
+                while True:
                     batch.append(self._queue.get_nowait())
-            records = [item for item in batch if item is not None and not isinstance(item, _Flush)]
+            payload = b"".join(
+                item if isinstance(item, bytes) else b"F%d\n" % item.number
+                for item in batch
+                if item is not None
+            )
             try:
-                if records:
-                    self._write(records)
+                if payload:
+                    self._send(payload)
             except Exception:  # an audit failure is logged; the server keeps answering
                 log.exception("audit records lost")
-            for item in batch:
-                if isinstance(item, _Flush):
-                    item.done.set()
             if any(item is None for item in batch):
+                self._stop_writer()
                 return
+            self._hurry.wait(BATCH_SECONDS)
+            self._hurry.clear()
 
-    def _write(self, records: list[object]) -> None:
-        lines = []
-        for item in records:
+    def _send(self, payload: bytes) -> None:
+        """Down the pipe to the writer; a writer found dead is replaced once, then the batch goes."""
+        for attempt in (1, 2):
+            writer = self._writer or self._spawn()
+            assert writer.stdin is not None
             try:
-                lines += [json.dumps(r, separators=(",", ":"), default=str) for r in self.prepare(item)]
-            except Exception:
-                log.exception("audit record could not be written")
-        if not lines:
-            return
-        payload = ("\n".join(lines) + "\n").encode()
+                writer.stdin.write(payload)
+                writer.stdin.flush()
+                return
+            except (BrokenPipeError, ValueError) as error:
+                self._stop_writer()
+                log.error(
+                    "the audit writer process %s ended (%s); records in flight are lost; %s",
+                    writer.pid,
+                    writer.returncode,
+                    "starting another" if attempt == 1 else "giving this batch up",
+                )
+                if attempt == 2:
+                    raise OSError("no audit writer") from error
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        end = self._answer_end
+        command = [*self.command, "--answer-fd", str(end)]
+        self._writer = subprocess.Popen(command, stdin=subprocess.PIPE, pass_fds=(end,))
+        return self._writer
+
+    def _stop_writer(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            with contextlib.suppress(OSError, ValueError):
+                assert writer.stdin is not None
+                writer.stdin.close()
+            try:
+                writer.wait(20.0)
+            except subprocess.TimeoutExpired:
+                log.error("the audit writer process %s did not finish; stopping it", writer.pid)
+                writer.kill()
+
+
+class AuditFiles:
+    """The writer's appends to the trail (see the module docstring); ``files`` 0: stdout only."""
+
+    def __init__(self, folder: Path, *, max_bytes: int, files: int, to_stdout: bool = False) -> None:
+        self.folder = folder
+        self.max_bytes = max_bytes
+        self.files = files
+        self.to_stdout = to_stdout
+        self._fd = -1
+
+    def write(self, payload: bytes) -> None:
         if self.to_stdout:
             sys.stdout.buffer.write(payload)
             sys.stdout.flush()

@@ -20,8 +20,10 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
+from monban.access.audit import AuditCall
 from monban.credentials.keyring import KeyRing
 from monban.protocol.xml import utc_text
 from monban.services.imds.metadata import InstanceFacts, directory_key, static_answer
@@ -31,6 +33,7 @@ from monban.services.sts.service_session import (
     Refused,
     ServiceRequest,
     SessionCache,
+    audit_call,
     credentials_document,
     issue_for_service,
 )
@@ -55,9 +58,12 @@ class InstanceCredentials:
     """The credentials each instance is served, kept until fewer than ``lifetime.refresh`` seconds
     remain (one per instance, profile association, role and delivery)."""
 
-    def __init__(self, keyring: KeyRing, lifetime: Lifetime) -> None:
+    def __init__(
+        self, keyring: KeyRing, lifetime: Lifetime, audit: Callable[[AuditCall], None] | None = None
+    ) -> None:
         self.keyring = keyring
         self.cache = SessionCache(lifetime)
+        self.audit = audit  # where each session made (or refused) is recorded
         self._logged: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -79,9 +85,14 @@ class InstanceCredentials:
             instance_profile=True,
         )
         key = (record.instance_id, record.association_id, role.id, role.trust_policy, delivery)
-        got = self.cache.get(
-            key, now, lambda: issue_for_service(self.keyring, role, request, self.cache.lifetime, now)
-        )
+
+        def issue() -> Issued | Refused:
+            fresh = issue_for_service(self.keyring, role, request, self.cache.lifetime, now)
+            if self.audit is not None:
+                self.audit(audit_call(request, fresh, self.cache.lifetime, record.region))
+            return fresh
+
+        got = self.cache.get(key, now, issue)
         self._note(record.instance_id, got)
         return got
 

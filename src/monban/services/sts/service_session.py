@@ -26,12 +26,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
+from monban.access.audit import AuditCall, service_assume_role
 from monban.credentials.keyring import KeyRing
 from monban.protocol.xml import utc_text
 from monban.services.sts.issue import (
     Issued,
     RoleRecord,
     RoleSessionSpec,
+    assumed_role_user,
     find_role,
     role_session,
     service_may_assume,
@@ -106,6 +108,25 @@ def issue_for_service(
         context=request.context,
     )
     return role_session(keyring, role, spec)
+
+
+def audit_call(request: ServiceRequest, got: Issued | Refused, lifetime: Lifetime, region: str) -> AuditCall:
+    """The audit trail's record of a session made (or refused) for a workload: CloudTrail logs the
+    service's AssumeRole, with the credentials it got (secrets hidden by the trail)."""
+    if isinstance(got, Refused):
+        return service_assume_role(
+            request.service,
+            request.role_arn,
+            request.session_name,
+            lifetime.duration,
+            region,
+            None,
+            got.reason,
+        )
+    result = {"Credentials": got.credentials(), "AssumedRoleUser": assumed_role_user(got.claims)}
+    return service_assume_role(
+        request.service, request.role_arn, request.session_name, lifetime.duration, region, result
+    )
 
 
 class SessionCache:
