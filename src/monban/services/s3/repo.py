@@ -310,11 +310,25 @@ def has_objects(session: Session, bucket: str) -> bool:
     return session.scalar(select(S3Object.key).where(S3Object.bucket == bucket).limit(1)) is not None
 
 
+LISTED = (
+    S3Object.key,
+    S3Object.last_modified,
+    S3Object.etag,
+    S3Object.size,
+    S3Object.storage_class,
+    S3Object.checksum_algorithm,
+    S3Object.checksum_type,
+)
+ListedRow = Row[str, datetime, str, int, str, str | None, str | None]
+
+
 def list_keys(
     session: Session, bucket: str, after: str | None, prefix: str, at_least: str | None, limit: int
-) -> Sequence[S3Object]:
-    """Objects with ``key > after`` (and ``key >= at_least``) starting with ``prefix``, in key order."""
-    query = select(S3Object).where(S3Object.bucket == bucket)
+) -> Sequence[ListedRow]:
+    """The listed columns (``LISTED``) of up to ``limit`` objects with ``key > after`` (and
+    ``key >= at_least``) starting with ``prefix``, in key order: one range scan of the primary
+    key (bucket, key). Every listing reads keys through this one query."""
+    query = select(*LISTED).where(S3Object.bucket == bucket)
     if after is not None:
         query = query.where(S3Object.key > after)
     if at_least is not None:
@@ -324,7 +338,7 @@ def list_keys(
         end = prefix_end(prefix)
         if end is not None:
             query = query.where(S3Object.key < end)
-    return session.scalars(query.order_by(S3Object.key).limit(limit)).all()
+    return session.execute(query.order_by(S3Object.key).limit(limit)).all()
 
 
 def prefix_end(prefix: str) -> str | None:
