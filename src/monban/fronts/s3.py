@@ -157,7 +157,7 @@ _S3_STATUS = {"ExpiredToken": 400}
 def error_response(error: AwsError, request_id: str, method: str, close: bool = False) -> Response:
     """S3's error document. ``close`` ends the connection: a body we did not read (the client may
     be waiting on ``Expect: 100-continue`` and never send it) must not be taken for the next request."""
-    headers = {"x-amz-request-id": request_id, "x-amz-id-2": request_id}
+    headers = {**error.headers, "x-amz-request-id": request_id, "x-amz-id-2": request_id}
     if close:
         headers["Connection"] = "close"
     status = _S3_STATUS.get(error.code, error.status)

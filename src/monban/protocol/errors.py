@@ -113,6 +113,7 @@ ERRORS: Mapping[str, tuple[int, str]] = {
 
 class AwsError(Exception):
     """An AWS error response. ``extra`` adds S3's additional fields (BucketName, Key, …);
+    ``headers`` adds response headers (a 304 Not Modified's ETag and Last-Modified);
     ``reason`` is monban's own account of a denial (policies, statements, stage) for the audit
     trail, never sent to the client."""
 
@@ -122,6 +123,7 @@ class AwsError(Exception):
         message: str,
         *,
         extra: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
         reason: Mapping[str, object] | None = None,
     ) -> None:
         super().__init__(message)
@@ -130,6 +132,7 @@ class AwsError(Exception):
         self.code = code
         self.message = message
         self.extra: Mapping[str, str] = extra or {}
+        self.headers: Mapping[str, str] = headers or {}
         self.reason = reason
 
     @property
