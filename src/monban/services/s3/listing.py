@@ -28,7 +28,7 @@ FIRST_BATCH = 8
 
 @dataclass
 class Page:
-    contents: list[repo.ListedRow] = field(default_factory=list)
+    contents: list[repo.Listed] = field(default_factory=list)
     prefixes: list[str] = field(default_factory=list)
     truncated: bool = False
     last: str | None = None
@@ -50,11 +50,11 @@ def walk(call: S3Call, prefix: str, delimiter: str, after: str | None, limit: in
     double while they hold only keys (at most ``room + 1`` rows: one more tells truncation)."""
     page = Page()
     cursor, floor, batch = after, None, FIRST_BATCH
-    with call.state.db.transaction() as session:
+    with call.state.db.engine.begin() as connection:  # one snapshot for the whole page
         while True:
             room = limit - len(page.contents) - len(page.prefixes)
             size = min(batch, room + 1, BATCH)
-            rows = repo.list_keys(session, call.bucket, cursor, prefix, floor, size)
+            rows = repo.list_keys(connection, call.bucket, cursor, prefix, floor, size)
             for row in rows:
                 common = _common_prefix(row.key, prefix, delimiter)
                 if common is None or after is None or common > after:
@@ -101,7 +101,7 @@ def _enc(text: str | None, on: bool) -> str | None:
     return quote(text, safe="/~") if on else text
 
 
-def _contents(rows: list[repo.ListedRow], on: bool, owner: str | None) -> list[dict[str, object]]:
+def _contents(rows: list[repo.Listed], on: bool, owner: str | None) -> list[dict[str, object]]:
     out = []
     for row in rows:
         item: dict[str, object] = {
