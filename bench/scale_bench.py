@@ -150,7 +150,9 @@ def object_rows(server: Running, key: tuple[str, str], largest: int, calls: int)
         fill_objects(server, bucket, done, size)
         done = size
         top = listing(server, key, bucket, "delimiter=%2F&list-type=2")
-        inside = listing(server, key, bucket, f"delimiter=%2F&list-type=2&prefix={quote('d099/', safe='')}")
+        inside = listing(
+            server, key, bucket, f"delimiter=%2F&list-type=2&max-keys=100&prefix={quote('d099/', safe='')}"
+        )
         late = listing(server, key, bucket, "delimiter=%2F&list-type=2&start-after=d098%2F")
         lines.append(
             f"| {size:,} keys | {ms_per_call(top, calls):.1f} | {ms_per_call(inside, calls):.1f} "
@@ -182,7 +184,7 @@ def run(calls: int = CALLS, largest: int = OBJECT_SIZES[-1]) -> list[str]:
     return [
         "S3 ListObjectsV2 with `delimiter=/` (bench/scale_bench.py), ms per call (median of "
         f"{calls}); the keys are spread evenly under {PREFIXES} prefixes `d000/` … `d099/`:\n\n"
-        "| bucket | whole bucket: 100 CommonPrefixes | `prefix=d099/`: first 1,000 keys "
+        "| bucket | whole bucket: 100 CommonPrefixes | `prefix=d099/&max-keys=100`: 100 keys "
         "| `start-after=d098/`: the last prefix |\n|---|---:|---:|---:|\n" + "\n".join(objects),
         f"IAM ListRoles, MaxItems=100, ms per call (median of {calls}; the last page's Marker names "
         "the 101st role from the end):\n\n"
