@@ -101,14 +101,18 @@ def _storable(text: str) -> bool:
 
 
 def after(columns: Sequence[Any], key: Key | None) -> ColumnElement[bool] | None:
-    """SQL for ``(columns) > key`` in the columns' order (None for the first page)."""
+    """SQL for ``(columns) > key`` in the columns' order (None for the first page), led by
+    ``first >= key[0]`` so that an index on the columns seeks rather than scans."""
     if key is None:
         return None
+    first: ColumnElement[Any] = columns[0]
+    if len(columns) == 1:
+        return first > key[0]
     terms = []
     for index, column in enumerate(columns):
         equal = [columns[i] == key[i] for i in range(index)]
         terms.append(and_(*equal, column > key[index]))
-    return or_(*terms)
+    return and_(first >= key[0], or_(*terms))
 
 
 def keyed(
