@@ -140,7 +140,11 @@ def as_sent(value: str) -> str:
     UTF-8 encoding of two Latin-1 characters."""
     if value.isascii():
         return value
-    return value.encode("latin-1").decode("utf-8", "surrogateescape")
+    try:
+        raw = value.encode("latin-1")
+    except UnicodeEncodeError:  # not bytes read as Latin-1 but text (a library caller's): its UTF-8
+        return value
+    return raw.decode("utf-8", "surrogateescape")
 
 
 def canonical_headers(request: HttpRequest, signed_headers: Iterable[str]) -> tuple[str, tuple[str, ...]]:
