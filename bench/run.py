@@ -2,10 +2,11 @@
 
 Prints one markdown table (IAM GetUser, STS AssumeRole, S3 GetObject and PutObject, each with
 --workers 1 and 2), the notes of the benches, how the figures were taken, the policy engine's
-micro-benchmark summary (``bench/policy_bench.py``; ``--no-policy`` skips it) and SigV4
-verification beside botocore's signer (``bench/sigv4_bench.py``).
+micro-benchmark summary (``bench/policy_bench.py``; ``--no-policy`` skips it), SigV4
+verification beside botocore's signer (``bench/sigv4_bench.py``), and listing and paging as data
+grows (``bench/scale_bench.py``; ``--no-scale`` skips it).
 
-    .venv/bin/python bench/run.py [--seconds 10] [--no-policy] [--no-memory]
+    .venv/bin/python bench/run.py [--seconds 10] [--no-policy] [--no-memory] [--no-scale]
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import iam_bench, s3_bench, sigv4_bench, sts_bench
+from bench import iam_bench, s3_bench, scale_bench, sigv4_bench, sts_bench
 from bench.common import HEADER, conditions, have_wrk
 
 
@@ -38,6 +39,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10, help="length of each measured wrk run")
     parser.add_argument("--no-policy", action="store_true", help="skip the policy micro-benchmark")
     parser.add_argument("--no-memory", action="store_true", help="skip the 1 GiB S3 transfers")
+    parser.add_argument("--no-scale", action="store_true", help="skip listing and paging at 1,000,000 keys")
     args = parser.parse_args()
     if not have_wrk():
         print("wrk is not installed: `apt-get install -y wrk` (Debian), then run `make bench` again.")
@@ -54,6 +56,8 @@ def main() -> int:
         "SigV4 (bench/sigv4_bench.py), µs per request, signing-key cache warm:\n\n"
         + "\n".join(sigv4_bench.summary())
     )
+    if not args.no_scale:
+        notes += scale_bench.run()
     for note in notes:
         print(f"\n{note}")
     return 0

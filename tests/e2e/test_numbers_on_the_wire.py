@@ -119,16 +119,14 @@ def test_s3_numbers_that_were_500s(server: Server) -> None:
 
 def test_decoded_content_length_must_be_a_number(server: Server) -> None:
     name = bucket(server, root(server))
+    path, body = f"/{name}/k", b"0\r\n\r\n"
     headers = {"x-amz-decoded-content-length": "²", "Content-Encoding": "aws-chunked"}
-    response = raw(
-        server,
-        "PUT",
-        f"/{name}/k",
-        root(server),
-        b"0\r\n\r\n",
-        headers=headers,
-        payload_hash="STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+    signed = signed_headers(
+        server, "PUT", path, root(server), body, headers, "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
     )
+    # sent as the UTF-8 bytes the signature covers (http.client would send a str as Latin-1)
+    wire: dict[str, Any] = {**signed, "x-amz-decoded-content-length": "²".encode()}
+    response = send(server, "PUT", path, wire, body)
     assert response.status == 400 and b"<Code>InvalidArgument</Code>" in response.body
 
 

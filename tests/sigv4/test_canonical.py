@@ -88,6 +88,18 @@ def test_canonical_headers() -> None:
     assert missing == ("x-missing",)
 
 
+def test_header_bytes_beyond_ascii_are_canonicalized_as_sent() -> None:
+    """A UTF-8 value arrives as bytes, read one Latin-1 character per byte (``HttpRequest``); the
+    canonical request holds those bytes, not the UTF-8 encoding of the Latin-1 characters."""
+    sent = "é日本 x".encode()
+    request = HttpRequest("PUT", "/", "", (("Host", "h"), ("x-amz-meta-a", sent.decode("latin-1"))))
+    lines, _ = sigv4.canonical_headers(request, ("host", "x-amz-meta-a"))
+    assert to_bytes(lines) == b"host:h\nx-amz-meta-a:" + sent + b"\n"
+    not_utf8 = HttpRequest("PUT", "/", "", (("x-b", "\xff\xa0z"),))
+    lines, _ = sigv4.canonical_headers(not_utf8, ("x-b",))
+    assert to_bytes(lines) == b"x-b:\xff\xa0z\n"
+
+
 def test_canonical_request_with_missing_header_reports_it() -> None:
     request = HttpRequest("get", "/", "", (("Host", "h"),))
     text, missing = sigv4.canonicalize(

@@ -138,7 +138,7 @@ class AwsError(Exception):
     """An AWS error response. ``extra`` adds S3's additional fields (BucketName, Key, …);
     ``reason`` is monban's own account of a denial (policies, statements, stage) for the audit
     trail, never sent to the client; ``headers`` are response headers an S3 error carries
-    (``x-amz-delete-marker``, ``x-amz-version-id``)."""
+    (``x-amz-delete-marker``, ``x-amz-version-id``; a 304 Not Modified's ETag and Last-Modified)."""
 
     def __init__(
         self,

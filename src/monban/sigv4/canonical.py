@@ -133,6 +133,20 @@ def header_value(value: str) -> str:
     return _WHITESPACE.sub(" ", value).strip(" ")
 
 
+def as_sent(value: str) -> str:
+    """A header value (its bytes read as Latin-1, one character per byte: ``HttpRequest``) as the
+    text whose ``to_bytes`` is the bytes as sent. SigV4 signs the header's bytes, so a UTF-8
+    ``x-amz-meta-*`` value (``é`` is C3 A9 on the wire) hashes as those two bytes, not as the
+    UTF-8 encoding of two Latin-1 characters."""
+    if value.isascii():
+        return value
+    try:
+        raw = value.encode("latin-1")
+    except UnicodeEncodeError:  # not bytes read as Latin-1 but text (a library caller's): its UTF-8
+        return value
+    return raw.decode("utf-8", "surrogateescape")
+
+
 def canonical_headers(request: HttpRequest, signed_headers: Iterable[str]) -> tuple[str, tuple[str, ...]]:
     """The canonical header lines for ``signed_headers`` and the signed names the request lacks.
 
@@ -154,9 +168,9 @@ def _header_block(request: HttpRequest, signed_headers: Iterable[str]) -> tuple[
         if values is None:
             missing.append(name)
         elif len(values) == 1:
-            lines.append(f"{lowered}:{header_value(values[0])}\n")
+            lines.append(f"{lowered}:{as_sent(header_value(values[0]))}\n")
         else:
-            lines.append(f"{lowered}:{','.join([header_value(value) for value in values])}\n")
+            lines.append(f"{lowered}:{as_sent(','.join([header_value(value) for value in values]))}\n")
     return "".join(lines), ";".join(names), tuple(missing)
 
 

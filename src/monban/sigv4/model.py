@@ -35,7 +35,8 @@ class HttpRequest:
 
     ``path`` is the raw, still percent-encoded path (ASGI ``raw_path``; bytes beyond ASCII decoded as
     UTF-8 with ``surrogateescape``), ``query`` the raw query string without ``?``, ``headers`` the
-    header fields with their names as sent and duplicates kept in order.
+    header fields with their names as sent and duplicates kept in order, each byte of a name or
+    value read as one Latin-1 character (the bytes as sent are ``value.encode("latin-1")``).
     """
 
     method: str

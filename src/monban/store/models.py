@@ -22,6 +22,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
+def byte_order(length: int) -> String:
+    """A string column that sorts and compares in code point (UTF-8 byte) order on every
+    database, as IAM lists by name: SQLite's BINARY collation does that, PostgreSQL needs ``C``
+    (its default collation may follow a locale, where ``a-b`` sorts after ``ab``)."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
 class Base(DeclarativeBase):
     """Every monban table."""
 
@@ -63,7 +70,7 @@ class User(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
     name: Mapped[str] = mapped_column(String(64))
-    name_lower: Mapped[str] = mapped_column(String(64))
+    name_lower: Mapped[str] = mapped_column(byte_order(64))
     path: Mapped[str] = mapped_column(String(512), default="/")
     arn: Mapped[str] = mapped_column(String(1024), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -76,7 +83,7 @@ class Group(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
     name: Mapped[str] = mapped_column(String(128))
-    name_lower: Mapped[str] = mapped_column(String(128))
+    name_lower: Mapped[str] = mapped_column(byte_order(128))
     path: Mapped[str] = mapped_column(String(512), default="/")
     arn: Mapped[str] = mapped_column(String(1024), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -96,7 +103,7 @@ class Role(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
     name: Mapped[str] = mapped_column(String(64))
-    name_lower: Mapped[str] = mapped_column(String(64))
+    name_lower: Mapped[str] = mapped_column(byte_order(64))
     path: Mapped[str] = mapped_column(String(512), default="/")
     arn: Mapped[str] = mapped_column(String(1024), unique=True)
     trust_policy: Mapped[str] = mapped_column(Text)
@@ -129,9 +136,9 @@ class ManagedPolicy(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     account_id: Mapped[str] = mapped_column(String(12), index=True)
     name: Mapped[str] = mapped_column(String(128))
-    name_lower: Mapped[str] = mapped_column(String(128))
+    name_lower: Mapped[str] = mapped_column(byte_order(128))
     path: Mapped[str] = mapped_column(String(512), default="/")
-    arn: Mapped[str] = mapped_column(String(1024), unique=True)
+    arn: Mapped[str] = mapped_column(byte_order(1024), unique=True)
     description: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     default_version_id: Mapped[str] = mapped_column(String(16), default="v1")
     next_version: Mapped[int] = mapped_column(Integer, default=2)
@@ -175,7 +182,7 @@ class InstanceProfile(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
     name: Mapped[str] = mapped_column(String(128))
-    name_lower: Mapped[str] = mapped_column(String(128))
+    name_lower: Mapped[str] = mapped_column(byte_order(128))
     path: Mapped[str] = mapped_column(String(512), default="/")
     arn: Mapped[str] = mapped_column(String(1024), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -17,6 +17,7 @@ MODULES = (
     "service_linked",
     "inline_policies",
     "managed_policies",
+    "policy_lists",
     "attachments",
     "tags",
     "instance_profiles",

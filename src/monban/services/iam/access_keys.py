@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 from monban.access.principal import Caller, RequestInfo
 from monban.access.state import AppState
 from monban.protocol.errors import AwsError, validation_error
-from monban.services.iam.common import calling_user, check_enum, check_name, page
+from monban.services.iam.common import calling_user, check_enum, check_name
 from monban.services.iam.entities import authorized_user, entity_context
+from monban.services.iam.paging import page
 from monban.services.query import Operation, QueryCall, Result, register
 from monban.store.accounts import add_access_key
 from monban.store.models import AccessKey, User
@@ -109,7 +110,14 @@ def list_access_keys(call: QueryCall) -> Result:
     with call.read() as session:
         user = _owner(call, session, "iam:ListAccessKeys")
         rows = _keys_of(session, account, user.id if user else None)
-        return page(call.params, rows, lambda row: key_metadata(row, user), "AccessKeyMetadata")
+        return page(
+            call.params,
+            rows,
+            lambda row: key_metadata(row, user),
+            "AccessKeyMetadata",
+            lambda row: (row.created_at.isoformat(), row.access_key_id),
+            width=2,
+        )
 
 
 @register(OPERATIONS, "UpdateAccessKey")

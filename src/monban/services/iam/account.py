@@ -21,7 +21,6 @@ from monban.services.iam.common import (
     encode_document,
     entity_shape,
     group_shape,
-    page,
     policies_by_arn,
     tags_of,
     trust_document,
@@ -31,6 +30,7 @@ from monban.services.iam.groups import groups_of
 from monban.services.iam.inline_policies import inline_rows
 from monban.services.iam.instance_profiles import profile_shape, profiles_of
 from monban.services.iam.managed_policies import policy_shape, usage_counts, version_shape, versions_of
+from monban.services.iam.paging import Key, Window, after, keyed, policy_key, window
 from monban.services.query import Operation, QueryCall, Result, register
 from monban.store.managed import is_aws_arn
 from monban.store.models import Group, ManagedPolicy, Role, User
@@ -109,24 +109,41 @@ def _policy(session: Session, usage: Usage, policy: ManagedPolicy) -> dict[str, 
     }
 
 
-def _entities(session: Session, account: str, chosen: set[str], usage: Usage) -> list[tuple[str, Any]]:
-    """Everything to report, in output order, as (list kind, row). AWS managed policies are those
-    attached to or bounding something in the account."""
-    items: list[tuple[str, Any]] = []
-    for kind in KINDS.values():
-        if kind.label in chosen:
-            model: Any = kind.model
-            rows = session.scalars(
-                select(model).where(model.account_id == account).order_by(model.name_lower)
-            )
-            items += [(kind.name, row) for row in rows]
-    if "LocalManagedPolicy" in chosen:
-        query = select(ManagedPolicy).where(ManagedPolicy.account_id == account)
-        items += [("policy", policy) for policy in session.scalars(query.order_by(ManagedPolicy.name_lower))]
-    if "AWSManagedPolicy" in chosen:
-        used = [arn for arn in usage[0].keys() | usage[1].keys() if is_aws_arn(arn)]
-        items += [("policy", policy) for policy in policies_by_arn(session, account, used)]
-    return items
+SEGMENTS = ("User", "Group", "Role", "LocalManagedPolicy", "AWSManagedPolicy")  # the answer's order
+Item = tuple[str, Key, Any]  # (list kind, sort key, row)
+
+
+def _segment(session: Session, account: str, label: str, start: Key | None, limit: int) -> list[Any]:
+    """One Filter type's rows by lower-case name then ARN, past ``start``: one keyset query; the
+    AWS managed policies the account uses (attached, or as a permissions boundary) from the catalogue."""
+    if label == "AWSManagedPolicy":
+        attached, bounded = usage_counts(session, account)
+        used = [arn for arn in attached.keys() | bounded.keys() if is_aws_arn(arn)]
+        rows = [
+            row for row in policies_by_arn(session, account, used) if start is None or policy_key(row) > start
+        ]
+        return rows[:limit]
+    model: Any = ManagedPolicy if label == "LocalManagedPolicy" else KINDS[label.lower()].model
+    columns = [model.name_lower, model.arn]
+    conditions = [model.account_id == account, after(columns, start)]
+    query = select(model).where(*(c for c in conditions if c is not None)).order_by(*columns)
+    return list(session.scalars(query.limit(limit)))
+
+
+def _entities(session: Session, account: str, chosen: set[str], place: Window) -> list[Item]:
+    """Everything to report, in output order, past the Marker: at most ``MaxItems + 1`` items."""
+    found: list[Item] = []
+    for index, label in enumerate(SEGMENTS):
+        tag = str(index)
+        if label not in chosen or (place.after is not None and tag < place.after[0]):
+            continue
+        start = place.after[1:] if place.after is not None and place.after[0] == tag else None
+        kind = "policy" if label.endswith("Policy") else label.lower()
+        for row in _segment(session, account, label, start, place.size + 1 - len(found)):
+            found.append((kind, (tag, *policy_key(row)), row))
+        if len(found) > place.size:
+            break
+    return found
 
 
 @register(OPERATIONS, "GetAccountAuthorizationDetails")
@@ -134,17 +151,19 @@ def get_account_authorization_details(call: QueryCall) -> Result:
     chosen = _filter(call)
     account = call.caller.account
     call.authorize("iam:GetAccountAuthorizationDetails", "*")
+    place = window(call.params, 3)
     with call.read() as session:
-        usage = usage_counts(session, account)
+        items = _entities(session, account, chosen, place)
+        usage = usage_counts(session, account, [row.arn for kind, _, row in items if kind == "policy"])
         renderers = {
             "user": lambda row: _user(session, row),
             "group": lambda row: _group(session, row),
             "role": lambda row: _role(session, row),
             "policy": lambda row: _policy(session, usage, row),
         }
-        paged = page(call.params, _entities(session, account, chosen, usage), lambda item: item, "Items")
+        paged = keyed(place, items, lambda item: item[1], lambda item: item, "Items")
         result: dict[str, Any] = {name: [] for name in LISTS.values()}
-        for kind, row in paged["Items"]:
+        for kind, _, row in paged["Items"]:
             result[LISTS[kind]].append(renderers[kind](row))
         result["IsTruncated"] = paged["IsTruncated"]
         result["Marker"] = paged.get("Marker")

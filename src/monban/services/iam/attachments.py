@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from monban.protocol.errors import AwsError
@@ -25,12 +25,12 @@ from monban.services.iam.common import (
     check_name,
     check_path,
     check_policy_arn,
-    page,
     policies_by_arn,
     visible_policy,
 )
 from monban.services.iam.entities import KINDS, EntityKind, authorized_entity, register_for
 from monban.services.iam.managed_policies import authorized_policy, check_policy_path
+from monban.services.iam.paging import Window, after, by_path, keyed, page, policy_key, window
 from monban.services.query import Operation, QueryCall, Result, register
 from monban.store.models import Attachment, Role, User
 
@@ -112,9 +112,8 @@ def list_attached(call: QueryCall, kind: EntityKind) -> Result:
         arns = attached_arns(session, kind.name, entity.id)
         policies = policies_by_arn(session, entity.account_id, arns)
         shown = [p for p in policies if p.path.startswith(prefix)]
-        return page(
-            call.params, shown, lambda p: {"PolicyName": p.name, "PolicyArn": p.arn}, "AttachedPolicies"
-        )
+        render = lambda p: {"PolicyName": p.name, "PolicyArn": p.arn}  # noqa: E731
+        return page(call.params, shown, render, "AttachedPolicies", policy_key, width=2)
 
 
 for _kind in KINDS.values():
@@ -129,45 +128,60 @@ _ENTITY_FILTERS = ("User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPol
 _USAGES = ("PermissionsPolicy", "PermissionsBoundary")
 
 
-def _entities(session: Session, account: str, policy_arn: str, usage: str | None) -> list[tuple[str, Entity]]:
-    """(kind, entity) pairs using the policy in the account: as a permissions policy (attached),
-    as a permissions boundary, or either (no PolicyUsageFilter)."""
-    found: dict[str, tuple[str, Entity]] = {}
-    for kind in KINDS.values():
-        model: Any = kind.model
+def _entities(
+    session: Session,
+    account: str,
+    policy_arn: str,
+    usage: str | None,
+    prefix: str,
+    wanted: str | None,
+    chosen: Window,
+) -> list[tuple[str, Entity]]:
+    """(kind, entity) pairs of the account using the policy as a permissions policy (attached),
+    as a permissions boundary, or either (no PolicyUsageFilter), under ``prefix``, by kind then
+    lower-case name: at most ``MaxItems + 1`` past the Marker, one query per kind."""
+    found: list[tuple[str, Entity]] = []
+    for name in sorted(KINDS):
+        kind, model = KINDS[name], cast(Any, KINDS[name].model)
+        if wanted not in (None, kind.label) or (chosen.after is not None and name < chosen.after[0]):
+            continue
+        uses = []
         if usage in (None, "PermissionsPolicy"):
-            attached = (
-                select(model)
-                .join(Attachment, Attachment.entity_id == model.id)
-                .where(Attachment.entity_type == kind.name, Attachment.policy_arn == policy_arn)
+            users = select(Attachment.entity_id).where(
+                Attachment.entity_type == name, Attachment.policy_arn == policy_arn
             )
-            found.update(
-                (e.id, (kind.name, e)) for e in session.scalars(attached.where(model.account_id == account))
-            )
-        if usage in (None, "PermissionsBoundary") and kind.name != "group":
-            bounded = select(model).where(
-                model.account_id == account, model.permissions_boundary == policy_arn
-            )
-            found.update((e.id, (kind.name, e)) for e in session.scalars(bounded))
-    return sorted(found.values(), key=lambda pair: (pair[0], pair[1].name_lower))
+            uses.append(model.id.in_(users))
+        if usage in (None, "PermissionsBoundary") and name != "group":
+            uses.append(model.permissions_boundary == policy_arn)
+        start = chosen.after[1:] if chosen.after is not None and chosen.after[0] == name else None
+        conditions = [
+            model.account_id == account,
+            or_(*uses),
+            by_path(model, prefix),
+            after([model.name_lower], start),
+        ]
+        query = select(model).where(*(c for c in conditions if c is not None)).order_by(model.name_lower)
+        found += [(name, row) for row in session.scalars(query.limit(chosen.size + 1 - len(found)))]
+        if len(found) > chosen.size:
+            break
+    return found
 
 
 @register(OPERATIONS, "ListEntitiesForPolicy")
 def list_entities_for_policy(call: QueryCall) -> Result:
     """ListEntitiesForPolicy: PolicyGroups, PolicyUsers, PolicyRoles; EntityFilter, PathPrefix,
-    PolicyUsageFilter; one page over the three lists together."""
+    PolicyUsageFilter; one page over the three lists together (groups, roles, users)."""
     p = call.params
     entity_filter = check_enum(p.get("EntityFilter"), "entityFilter", _ENTITY_FILTERS)
     usage = check_enum(p.get("PolicyUsageFilter"), "policyUsageFilter", _USAGES)
     prefix = check_path(p.get("PathPrefix"), "pathPrefix")
     with call.read() as session:
         policy = authorized_policy(call, session, p.required("PolicyArn"), "iam:ListEntitiesForPolicy")
-        pairs = [
-            pair
-            for pair in _entities(session, call.caller.account, policy.arn, usage)
-            if pair[1].path.startswith(prefix) and entity_filter in (None, pair[0].title())
-        ]
-        shaped = page(p, pairs, lambda pair: pair, "Entities")
+        chosen = window(p, 2)
+        pairs = _entities(session, call.caller.account, policy.arn, usage, prefix, entity_filter, chosen)
+        shaped = keyed(
+            chosen, pairs, lambda pair: (pair[0], pair[1].name_lower), lambda pair: pair, "Entities"
+        )
     out: dict[str, Any] = {"PolicyGroups": [], "PolicyUsers": [], "PolicyRoles": []}
     for kind, entity in shaped.pop("Entities"):
         label = KINDS[kind].label

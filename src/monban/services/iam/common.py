@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import urllib.parse
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import delete, select
@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from monban.access.principal import Caller
 from monban.credentials import ids
 from monban.protocol.errors import AwsError, validation_error
-from monban.protocol.numbers import in_range
 from monban.protocol.query import QueryParams
 from monban.services.query import QueryCall
 from monban.store import principals
@@ -227,55 +226,6 @@ def boundary_policy(session: Session, account: str, value: str) -> ManagedPolicy
     if policy is None:
         raise AwsError("NoSuchEntity", f"Scope ARN: {value} does not exist or is not attachable.")
     return policy
-
-
-def page(
-    params: QueryParams, items: Sequence[T], render: Callable[[T], Any], list_name: str
-) -> dict[str, Any]:
-    """AWS paging: ``Marker`` (an opaque position) and ``MaxItems`` (1–1000, default 100)."""
-    max_items = params.integer("MaxItems", 100)
-    if max_items is None or max_items < 1:
-        raise validation_error(max_items, "maxItems", "have value greater than or equal to 1")
-    if max_items > 1000:
-        raise validation_error(max_items, "maxItems", "have value less than or equal to 1000")
-    marker = params.get("Marker")
-    start = 0
-    if marker:
-        try:
-            start = in_range(marker, 0, len(items))
-        except ValueError:
-            raise AwsError("InvalidInput", "Invalid Marker.") from None
-    chunk = items[start : start + max_items]
-    out: dict[str, Any] = {list_name: [render(item) for item in chunk]}
-    truncated = start + max_items < len(items)
-    out["IsTruncated"] = truncated
-    if truncated:
-        out["Marker"] = str(start + max_items)
-    return out
-
-
-def list_in_path(
-    call: QueryCall,
-    model: type[Named],
-    action: str,
-    kind: str | None,
-    list_name: str,
-    render: Callable[[Session, Named], dict[str, Any]],
-) -> dict[str, Any]:
-    """List{Users,Groups,Roles,InstanceProfiles}: the account's entities whose path starts with
-    PathPrefix (case-sensitively, default ``/``), by name, paged. Authorized on
-    ``arn:aws:iam::<acct>:<kind><PathPrefix>`` (what AWS's AccessDenied shows), on ``*`` without a kind."""
-    prefix = check_path_prefix(call.params.get("PathPrefix"))
-    account = call.caller.account
-    call.authorize(action, f"arn:aws:iam::{account}:{kind}{prefix}" if kind else "*")
-    with call.read() as session:
-        query = select(model).where(model.account_id == account)
-        rows = sorted((row for row in session.scalars(query) if row.path.startswith(prefix)), key=_name_key)
-        return page(call.params, rows, lambda row: render(session, row), list_name)
-
-
-def _name_key(row: User | Group | Role | InstanceProfile) -> str:
-    return row.name_lower
 
 
 # --- response shapes -----------------------------------------------------------------------------

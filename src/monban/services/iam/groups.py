@@ -22,9 +22,7 @@ from monban.services.iam.common import (
     get_user,
     group_shape,
     insert_named,
-    list_in_path,
     listed_user,
-    page,
 )
 from monban.services.iam.entities import (
     KINDS,
@@ -37,6 +35,7 @@ from monban.services.iam.entities import (
     refuse_delete,
     update_entity,
 )
+from monban.services.iam.paging import Key, after, keyed, list_in_path, name_key, page, window
 from monban.services.iam.users import EXISTING_NAME
 from monban.services.query import Operation, QueryCall, Result, register
 from monban.store.models import Group, GroupMember, User
@@ -54,14 +53,20 @@ def create_group_record(session: Session, account: str, name: str, path: str = "
     return insert_named(session, Group, ids.GROUP_PREFIX, "group", account, name, path)
 
 
-def group_members(session: Session, group: Group) -> list[User]:
+def group_members(
+    session: Session, group: Group, start: Key | None = None, limit: int | None = None
+) -> list[User]:
+    """The group's users by lower-case name, past ``start`` (a Marker's key), at most ``limit``."""
     query = (
         select(User)
         .join(GroupMember, GroupMember.user_id == User.id)
         .where(GroupMember.group_id == group.id)
         .order_by(User.name_lower)
     )
-    return list(session.scalars(query))
+    later = after([User.name_lower], start)
+    if later is not None:
+        query = query.where(later)
+    return list(session.scalars(query.limit(limit)))
 
 
 def groups_of(session: Session, user: User) -> list[Group]:
@@ -107,7 +112,9 @@ def get_group(call: QueryCall) -> Result:
     name = _group_name(call)
     with call.read() as session:
         group = authorized_group(call, session, name, "iam:GetGroup")
-        users = page(call.params, group_members(session, group), listed_user, "Users")
+        chosen = window(call.params)
+        members = group_members(session, group, chosen.after, chosen.size + 1)
+        users = keyed(chosen, members, name_key, listed_user, "Users")
         return {"Group": group_shape(group), **users}
 
 
@@ -169,4 +176,4 @@ def remove_user_from_group(call: QueryCall) -> Result:
 def list_groups_for_user(call: QueryCall) -> Result:
     with call.read() as session:
         user = authorized_user(call, session, _user_name(call), "iam:ListGroupsForUser")
-        return page(call.params, groups_of(session, user), group_shape, "Groups")
+        return page(call.params, groups_of(session, user), group_shape, "Groups", name_key)

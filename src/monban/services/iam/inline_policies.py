@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from monban.policy import MalformedPolicyDocument, PolicyKind, parse_policy
 from monban.policy.parse import check_inline_policy_size
 from monban.protocol.errors import AwsError, validation_error
-from monban.services.iam.common import Entity, EntityType, check_name, encode_document, page
+from monban.services.iam.common import Entity, EntityType, check_name, encode_document
 from monban.services.iam.entities import KINDS, EntityKind, authorized_entity, register_for
+from monban.services.iam.paging import page
 from monban.services.query import Operation, QueryCall, Result
 from monban.store.models import InlinePolicy
 
@@ -126,7 +127,7 @@ def list_policies(call: QueryCall, kind: EntityKind) -> Result:
         action = f"iam:List{kind.label}Policies"
         entity = authorized_entity(call, session, kind.name, entity_name, action)
         rows = inline_rows(session, kind.name, entity.id)
-        return page(call.params, [row.name for row in rows], str, "PolicyNames")
+        return page(call.params, [row.name for row in rows], str, "PolicyNames", lambda name: (name,))
 
 
 def delete_policy(call: QueryCall, kind: EntityKind) -> Result:

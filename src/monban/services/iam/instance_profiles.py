@@ -25,15 +25,14 @@ from monban.services.iam.common import (
     find_named,
     find_role,
     insert_named,
-    list_in_path,
     listed_role,
     merge_tags,
     no_such_entity,
-    page,
     tags_of,
     tags_param,
 )
 from monban.services.iam.entities import MUST_REMOVE_ROLES, Conflict, refuse_delete
+from monban.services.iam.paging import list_in_path, name_key, page
 from monban.services.iam.roles import authorized_role, passed_role
 from monban.services.query import Operation, QueryCall, Result, register
 from monban.store.models import InstanceProfile, InstanceProfileRole, Role
@@ -214,4 +213,4 @@ def list_instance_profiles_for_role(call: QueryCall) -> Result:
         action = "iam:ListInstanceProfilesForRole"
         role = authorized_role(call, session, call.params.required("RoleName"), action)
         profiles = profiles_of(session, role)
-        return page(call.params, profiles, lambda ip: _listed(session, ip), "InstanceProfiles")
+        return page(call.params, profiles, lambda ip: _listed(session, ip), "InstanceProfiles", name_key)

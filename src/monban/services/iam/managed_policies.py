@@ -11,6 +11,7 @@ to one is authorized as a request on another account's resource, which nothing a
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import func, select
@@ -24,22 +25,21 @@ from monban.services.iam.common import (
     ContextValues,
     arn,
     authorize_create,
-    check_enum,
     check_name,
     check_policy_arn,
     delete_tags,
     encode_document,
     find_visible_policy,
     merge_tags,
-    page,
     tags_of,
     tags_param,
 )
 from monban.services.iam.entities import KINDS
+from monban.services.iam.paging import page
 from monban.services.iam.roles import check_document_text
 from monban.services.query import Operation, QueryCall, Result, register
 from monban.store.accounts import now
-from monban.store.managed import AWS_ACCOUNT, aws_document, aws_policy, aws_rows, catalogue, version_rows
+from monban.store.managed import AWS_ACCOUNT, aws_document, aws_policy, catalogue, version_rows
 from monban.store.models import Attachment, ManagedPolicy, PolicyVersion
 
 OPERATIONS: dict[str, Operation] = {}
@@ -47,8 +47,6 @@ OPERATIONS: dict[str, Operation] = {}
 MAX_VERSIONS = 5
 _POLICY_PATH = re.compile(r"^((/[A-Za-z0-9.,+@=_-]+)*)/$")
 _VERSION_ID = re.compile(r"^v[1-9][0-9]*(\.[A-Za-z0-9-]*)?$")
-_SCOPES = ("All", "AWS", "Local")
-_USAGES = ("PermissionsPolicy", "PermissionsBoundary")
 
 
 # --- parameters --------------------------------------------------------------------------------
@@ -116,9 +114,12 @@ def authorized_policy(
     return policy
 
 
-def usage_counts(session: Session, account: str) -> tuple[dict[str, int], dict[str, int]]:
-    """Per policy ARN: attachments to the account's users, groups and roles, and its uses as a
-    permissions boundary (GetPolicy's AttachmentCount and PermissionsBoundaryUsageCount)."""
+def usage_counts(
+    session: Session, account: str, arns: Collection[str] | None = None
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Per policy ARN (of ``arns``, or every one): attachments to the account's users, groups and
+    roles, and its uses as a permissions boundary (GetPolicy's AttachmentCount and
+    PermissionsBoundaryUsageCount)."""
     attached: dict[str, int] = {}
     bounded: dict[str, int] = {}
     for kind in KINDS.values():
@@ -129,6 +130,8 @@ def usage_counts(session: Session, account: str) -> tuple[dict[str, int], dict[s
             .where(Attachment.entity_type == kind.name, model.account_id == account)
             .group_by(Attachment.policy_arn)
         )
+        if arns is not None:
+            query = query.where(Attachment.policy_arn.in_(arns))
         for policy_arn, count in session.execute(query):
             attached[policy_arn] = attached.get(policy_arn, 0) + count
         if kind.name == "group":
@@ -138,6 +141,8 @@ def usage_counts(session: Session, account: str) -> tuple[dict[str, int], dict[s
             .where(model.account_id == account, model.permissions_boundary.is_not(None))
             .group_by(model.permissions_boundary)
         )
+        if arns is not None:
+            bounds = bounds.where(model.permissions_boundary.in_(arns))
         for boundary, count in session.execute(bounds):
             if boundary is not None:
                 bounded[boundary] = bounded.get(boundary, 0) + count
@@ -162,7 +167,7 @@ def policy_shape(policy: ManagedPolicy, attached: int, bounded: int, *, full: bo
 
 
 def full_shape(session: Session, account: str, policy: ManagedPolicy) -> dict[str, Any]:
-    attached, bounded = usage_counts(session, account)
+    attached, bounded = usage_counts(session, account, [policy.arn])
     shape = policy_shape(policy, attached.get(policy.arn, 0), bounded.get(policy.arn, 0))
     tags = tags_of(session, "policy", policy.id)
     if tags:
@@ -288,38 +293,6 @@ def get_policy(call: QueryCall) -> Result:
         return {"Policy": full_shape(session, call.caller.account, policy)}
 
 
-def _listed(call: QueryCall, session: Session) -> list[dict[str, Any]]:
-    p = call.params
-    scope = check_enum(p.get("Scope"), "scope", _SCOPES) or "All"
-    usage = check_enum(p.get("PolicyUsageFilter"), "policyUsageFilter", _USAGES)
-    prefix = check_policy_path(p.get("PathPrefix"), "pathPrefix") if p.get("PathPrefix") else "/"
-    only_attached = p.boolean("OnlyAttached")
-    account = call.caller.account
-    rows: list[ManagedPolicy] = []
-    if scope != "AWS":
-        rows += session.scalars(select(ManagedPolicy).where(ManagedPolicy.account_id == account))
-    if scope != "Local":
-        rows += aws_rows()
-    attached, bounded = usage_counts(session, account)
-    out = []
-    for policy in sorted(rows, key=lambda q: (q.name_lower, q.arn)):
-        used, bound = attached.get(policy.arn, 0), bounded.get(policy.arn, 0)
-        if not policy.path.startswith(prefix) or (only_attached and not used):
-            continue
-        if (usage == "PermissionsPolicy" and not used) or (usage == "PermissionsBoundary" and not bound):
-            continue
-        out.append(policy_shape(policy, used, bound, full=False))
-    return out
-
-
-@register(OPERATIONS, "ListPolicies")
-def list_policies(call: QueryCall) -> Result:
-    """ListPolicies: Scope (All | AWS | Local), OnlyAttached, PathPrefix, PolicyUsageFilter."""
-    call.authorize("iam:ListPolicies", "*")
-    with call.read() as session:
-        return page(call.params, _listed(call, session), lambda shape: shape, "Policies")
-
-
 @register(OPERATIONS, "DeletePolicy")
 def delete_policy(call: QueryCall) -> Result:
     """DeletePolicy: DeleteConflict while attached or used as a permissions boundary ("Cannot
@@ -328,7 +301,7 @@ def delete_policy(call: QueryCall) -> Result:
         policy = authorized_policy(
             call, session, call.params.required("PolicyArn"), "iam:DeletePolicy", write=True
         )
-        attached, bounded = usage_counts(session, policy.account_id)
+        attached, bounded = usage_counts(session, policy.account_id, [policy.arn])
         if attached.get(policy.arn) or bounded.get(policy.arn):
             raise AwsError("DeleteConflict", "Cannot delete a policy attached to entities.")
         versions = versions_of(session, policy)
@@ -390,7 +363,13 @@ def list_policy_versions(call: QueryCall) -> Result:
     with call.read() as session:
         policy = authorized_policy(call, session, call.params.required("PolicyArn"), "iam:ListPolicyVersions")
         versions = versions_of(session, policy)
-        return page(call.params, versions, lambda v: version_shape(policy, v, document=False), "Versions")
+        return page(
+            call.params,
+            versions,
+            lambda v: version_shape(policy, v, document=False),
+            "Versions",
+            lambda v: (f"{10**9 - _version_number(v.version_id):010d}",),  # newest first
+        )
 
 
 @register(OPERATIONS, "DeletePolicyVersion")

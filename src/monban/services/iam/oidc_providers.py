@@ -29,12 +29,12 @@ from monban.services.iam.common import (
     delete_tags,
     merge_tags,
     missing_value,
-    page,
     request_tag_context,
     resource_tag_context,
     tags_of,
     tags_param,
 )
+from monban.services.iam.paging import page, tag_key
 from monban.services.query import Operation, QueryCall, Result, register
 from monban.store.accounts import now
 from monban.store.models import OidcProvider
@@ -313,4 +313,4 @@ def untag_provider(call: QueryCall) -> Result:
 def list_provider_tags(call: QueryCall) -> Result:
     with call.read() as session:
         row = authorized_provider(call, session, "iam:ListOpenIDConnectProviderTags")
-        return page(call.params, tags_of(session, ENTITY, row.id), dict, "Tags")
+        return page(call.params, tags_of(session, ENTITY, row.id), dict, "Tags", tag_key)

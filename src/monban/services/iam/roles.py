@@ -29,7 +29,6 @@ from monban.services.iam.common import (
     delete_tags,
     find_role,
     insert_named,
-    list_in_path,
     listed_role,
     merge_tags,
     role_shape,
@@ -45,6 +44,7 @@ from monban.services.iam.entities import (
     refuse_delete,
     refuse_reserved_path,
 )
+from monban.services.iam.paging import list_in_path
 from monban.services.query import Operation, QueryCall, Result, register
 from monban.store import principals
 from monban.store.models import InstanceProfileRole, Role, User

@@ -40,9 +40,10 @@ from monban.protocol.errors import AwsError, validation_error
 from monban.protocol.numbers import in_range
 from monban.protocol.query import QueryParams
 from monban.protocol.xml import Raw
-from monban.services.iam.common import ascii_number, check_enum, missing_value, no_such_entity, page
+from monban.services.iam.common import ascii_number, check_enum, missing_value, no_such_entity
 from monban.services.iam.entities import KINDS, entity_context
 from monban.services.iam.inline_policies import inline_rows
+from monban.services.iam.paging import page
 from monban.services.iam.roles import check_document_text
 from monban.services.query import Operation, QueryCall, Result, register
 from monban.store import iam_read
@@ -543,7 +544,7 @@ def simulate_principal_policy(call: QueryCall) -> Result:
             _stored_boundary(session, sim, entity.permissions_boundary)
         _scps(session, sim, call.caller.account)
     add_resource_policy(sim, p, caller is not None or kind == "user")
-    return page(p, evaluation_results(sim, p, ctx), lambda r: r, "EvaluationResults")
+    return _results_page(p, evaluation_results(sim, p, ctx))
 
 
 @register(OPERATIONS, "SimulateCustomPolicy")
@@ -568,7 +569,7 @@ def simulate_custom_policy(call: QueryCall) -> Result:
     add_input_boundary(sim, p)
     sim.scps = organization_policies(sim, p)
     add_resource_policy(sim, p, caller is not None)
-    return page(p, evaluation_results(sim, p, ctx), lambda r: r, "EvaluationResults")
+    return _results_page(p, evaluation_results(sim, p, ctx))
 
 
 def organization_policies(sim: Simulation, params: QueryParams) -> tuple[tuple[NamedPolicy, ...], ...]:
@@ -585,3 +586,10 @@ def organization_policies(sim: Simulation, params: QueryParams) -> tuple[tuple[N
         texts = [v for k, v in sorted(level.items(), key=_member_order) if k.startswith(prefix)]
         out.append(tuple(sim.given(texts, PolicyKind.SCP, f"OrderedOrganizationPolicyInputList.{number}")))
     return tuple(out)
+
+
+def _results_page(p: QueryParams, results: list[dict[str, Any]]) -> Result:
+    """EvaluationResults, paged by their place in the (deterministic) list of action × resource
+    evaluations: the key of a result is its number."""
+    numbered = [(f"{index:09d}", result) for index, result in enumerate(results)]
+    return page(p, numbered, lambda pair: pair[1], "EvaluationResults", lambda pair: (pair[0],))

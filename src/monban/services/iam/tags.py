@@ -15,12 +15,12 @@ from monban.services.iam.common import (
     delete_tags,
     merge_tags,
     missing_value,
-    page,
     request_tag_context,
     tags_of,
     tags_param,
 )
 from monban.services.iam.entities import KINDS, EntityKind, authorized_entity, register_for
+from monban.services.iam.paging import page, tag_key
 from monban.services.query import Operation, QueryCall, Result
 
 OPERATIONS: dict[str, Operation] = {}
@@ -64,7 +64,7 @@ def list_tags(call: QueryCall, kind: EntityKind) -> Result:
     name = _entity_name(call, kind)
     with call.read() as session:
         entity = authorized_entity(call, session, kind.name, name, f"iam:List{kind.label}Tags")
-        return page(call.params, tags_of(session, kind.name, entity.id), dict, "Tags")
+        return page(call.params, tags_of(session, kind.name, entity.id), dict, "Tags", tag_key)
 
 
 for _kind in (KINDS["user"], KINDS["role"]):

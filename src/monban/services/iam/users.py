@@ -25,7 +25,6 @@ from monban.services.iam.common import (
     check_path,
     find_user,
     insert_named,
-    list_in_path,
     listed_user,
     merge_tags,
     no_such_entity,
@@ -45,6 +44,7 @@ from monban.services.iam.entities import (
     refuse_delete,
     update_entity,
 )
+from monban.services.iam.paging import list_in_path
 from monban.services.iam.roles import delete_principal
 from monban.services.query import Operation, QueryCall, Result, register
 from monban.store.accounts import now

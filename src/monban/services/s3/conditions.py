@@ -15,7 +15,7 @@ from email.utils import parsedate_to_datetime
 
 from monban.protocol.errors import AwsError
 from monban.protocol.numbers import parse_integer
-from monban.services.s3.errors import precondition_failed, utc
+from monban.services.s3.errors import http_date, precondition_failed, utc
 
 _RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)")  # ASCII digits only, as everywhere (protocol.numbers)
 
@@ -60,17 +60,22 @@ def check_read(headers: dict[str, str | None], etag: str, last_modified: datetim
     if_none = headers.get(f"{prefix}if-none-match")
     if if_none is not None:
         if etag_matches(if_none, etag):
-            _not_modified(prefix, "If-None-Match")
+            _not_modified(prefix, "If-None-Match", etag, last_modified)
     else:
         since = _date(headers.get(f"{prefix}if-modified-since"))
         if since is not None and modified <= since:
-            _not_modified(prefix, "If-Modified-Since")
+            _not_modified(prefix, "If-Modified-Since", etag, last_modified)
 
 
-def _not_modified(prefix: str, condition: str) -> None:
+def _not_modified(prefix: str, condition: str, etag: str, last_modified: datetime) -> None:
+    """304 Not Modified with the ETag and Last-Modified a 200 would have carried (RFC 9110
+    15.4.5: "The server generating a 304 response MUST generate any of the following header
+    fields that would have been sent in a 200 (OK) response to the same request: … ETag …";
+    S3 sends Last-Modified too)."""
     if prefix:
         raise precondition_failed(f"x-amz-copy-source-{condition}")
-    raise AwsError("NotModified", "Not Modified")
+    headers = {"ETag": etag, "Last-Modified": http_date(last_modified)}
+    raise AwsError("NotModified", "Not Modified", headers=headers)
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None:

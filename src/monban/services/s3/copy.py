@@ -15,16 +15,18 @@ new object's ``x-amz-version-id`` when the destination's is Enabled.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl, unquote
 
 import anyio.to_thread
 
 from monban.protocol.errors import AwsError
+from monban.protocol.numbers import parse_integer
 from monban.services.s3 import repo
 from monban.services.s3.access import BucketFacts, Context, check, check_version_id
 from monban.services.s3.call import S3Call
-from monban.services.s3.conditions import byte_range, check_read
+from monban.services.s3.conditions import check_read
 from monban.services.s3.errors import invalid_argument, iso_ms, no_such_bucket
 from monban.services.s3.metadata import UploadMeta, upload_meta
 from monban.services.s3.names import bucket_name_ok, check_key, object_arn
@@ -49,6 +51,8 @@ _COPY_CONDITIONS = tuple(
     f"x-amz-copy-source-{name}"
     for name in ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
 )
+
+_COPY_RANGE = re.compile(r"bytes=([0-9]+)-([0-9]*)")  # ASCII digits only (protocol.numbers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,16 +204,26 @@ async def copy_object(call: S3Call) -> S3Result:
 
 
 def source_range(call: S3Call, info: ObjectInfo) -> tuple[int, int]:
-    """UploadPartCopy's ``x-amz-copy-source-range`` (``bytes=first-last``), or the whole source."""
+    """UploadPartCopy's ``x-amz-copy-source-range`` (``bytes=first-last``), or the whole source.
+    A range past the source's end is refused, not clamped: InvalidArgument "Range specified is
+    not valid for source object of size: <size>" (what S3 answers, 400)."""
     text = call.header("x-amz-copy-source-range")
     if text is None:
         return 0, info.size - 1
-    span = byte_range(text, info.size)
-    if span is None or not text.strip().startswith("bytes=") or text.strip().startswith("bytes=-"):
+    match = _COPY_RANGE.fullmatch(text.strip())
+    first = parse_integer(match.group(1)) if match else 0
+    last = parse_integer(match.group(2)) if match and match.group(2) else info.size - 1
+    if match is None or last < first:
         raise invalid_argument(
             "The x-amz-copy-source-range value must be of the form bytes=first-last where "
             "first and last are the zero-based offsets of the first and last bytes to copy",
             "x-amz-copy-source-range",
             text,
         )
-    return span
+    if last >= info.size:
+        raise invalid_argument(
+            f"Range specified is not valid for source object of size: {info.size}",
+            "x-amz-copy-source-range",
+            text,
+        )
+    return first, last

@@ -60,7 +60,10 @@ def _mismatch(error: sigv4.SigV4Error) -> AwsError:
     if error.string_to_sign is not None:
         extra["StringToSignBytes"] = _bytes(error.string_to_sign)
     if error.canonical_request is not None:
-        extra["CanonicalRequest"] = error.canonical_request
+        # bytes that are not UTF-8 (in a path or header) are shown as U+FFFD, as the XML must be text
+        extra["CanonicalRequest"] = error.canonical_request.encode("utf-8", "surrogateescape").decode(
+            "utf-8", "replace"
+        )
         extra["CanonicalRequestBytes"] = _bytes(error.canonical_request)
     return AwsError("SignatureDoesNotMatch", SIGNATURE_MISMATCH, extra=extra)
 

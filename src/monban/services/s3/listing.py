@@ -20,15 +20,15 @@ from monban.services.s3.errors import count_argument, invalid_argument, iso_ms
 from monban.services.s3.names import canonical_user_id
 from monban.services.s3.objects import authorized_bucket
 from monban.services.s3.registry import S3Result, operation, xml_response
-from monban.store.s3_models import S3Object
 
 MAX_KEYS = 1000
 BATCH = 1000
+FIRST_BATCH = 8
 
 
 @dataclass
 class Page:
-    contents: list[S3Object] = field(default_factory=list)
+    contents: list[repo.Listed] = field(default_factory=list)
     prefixes: list[str] = field(default_factory=list)
     truncated: bool = False
     last: str | None = None
@@ -42,16 +42,21 @@ def max_keys(call: S3Call, name: str = "max-keys", ceiling: int = MAX_KEYS) -> i
 
 
 def walk(call: S3Call, prefix: str, delimiter: str, after: str | None, limit: int) -> Page:
-    """Up to ``limit`` entries (keys and common prefixes) greater than ``after``."""
+    """Up to ``limit`` entries (keys and common prefixes) greater than ``after``.
+
+    A common prefix is read once: the next query seeks to the least key after every key that
+    starts with it (``repo.prefix_end``), so a page costs at most one indexed query per entry
+    whatever the number of keys under its prefixes. Batches start small after each seek and
+    double while they hold only keys (at most ``room + 1`` rows: one more tells truncation)."""
     page = Page()
-    cursor, floor = after, None  # keys > cursor and >= floor
-    with call.state.db.transaction() as session:
+    cursor, floor, batch = after, None, FIRST_BATCH
+    with call.state.db.engine.begin() as connection:  # one snapshot for the whole page
         while True:
-            rows = repo.list_keys(session, call.bucket, cursor, prefix, floor, BATCH)
-            jumped = False
+            room = limit - len(page.contents) - len(page.prefixes)
+            size = min(batch, room + 1, BATCH)
+            rows = repo.list_keys(connection, call.bucket, cursor, prefix, floor, size)
             for row in rows:
                 common = _common_prefix(row.key, prefix, delimiter)
-                entry = common if common is not None else row.key
                 if common is None or after is None or common > after:
                     if len(page.contents) + len(page.prefixes) >= limit:
                         page.truncated = True
@@ -60,16 +65,18 @@ def walk(call: S3Call, prefix: str, delimiter: str, after: str | None, limit: in
                         page.contents.append(row)
                     else:
                         page.prefixes.append(common)
-                    page.last = entry
+                    page.last = common or row.key
                 cursor = row.key
-                if common is not None:  # skip the rest of the group
+                if common is not None:  # seek past the rest of the group
                     floor = repo.prefix_end(common)
                     if floor is None:
                         return page
-                    jumped = True
+                    batch = FIRST_BATCH
                     break
-            if not jumped and len(rows) < BATCH:
-                return page
+            else:
+                if len(rows) < size:
+                    return page
+                batch *= 2
 
 
 def _common_prefix(key: str, prefix: str, delimiter: str) -> str | None:
@@ -94,7 +101,7 @@ def _enc(text: str | None, on: bool) -> str | None:
     return quote(text, safe="/~") if on else text
 
 
-def _contents(rows: list[S3Object], on: bool, owner: str | None) -> list[dict[str, object]]:
+def _contents(rows: list[repo.Listed], on: bool, owner: str | None) -> list[dict[str, object]]:
     out = []
     for row in rows:
         item: dict[str, object] = {

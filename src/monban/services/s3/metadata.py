@@ -3,11 +3,13 @@
 Amazon S3 User Guide, "Working with object metadata": system metadata a client may set
 (Content-Type — default ``binary/octet-stream``, Content-Encoding, Content-Disposition,
 Content-Language, Cache-Control, Expires, storage class) and user metadata ``x-amz-meta-*``
-(names lower-cased, at most 2 KB in all). ``aws-chunked`` is a transfer coding, never stored.
+(names lower-cased, at most 2 KB in all; values beyond US-ASCII are returned RFC 2047-encoded).
+``aws-chunked`` is a transfer coding, never stored.
 """
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 
 from monban.protocol.errors import AwsError
@@ -52,13 +54,21 @@ class UploadMeta:
 
 
 def _content_encoding(value: str) -> str | None:
-    codings = [c.strip() for c in value.split(",") if c.strip() and c.strip().lower() != "aws-chunked"]
-    return ",".join(codings) or None
+    """The Content-Encoding to store: as sent (``gzip, br`` keeps its space), less the
+    ``aws-chunked`` transfer coding of a signed streaming upload; None when nothing is left."""
+    codings = value.split(",")
+    kept = [coding for coding in codings if coding.strip().lower() != "aws-chunked"]
+    if len(kept) == len(codings):
+        return value.strip() or None
+    return ",".join(kept).strip(" ,") or None
 
 
 def user_metadata(call: S3Call) -> list[tuple[str, str]]:
+    """``x-amz-meta-*``: each value as text (its bytes as sent, read as UTF-8), at most 2 KB of
+    UTF-8 in names and values together."""
     pairs = [
-        (name.removeprefix("x-amz-meta-"), value) for name, value in call.headers_with_prefix("x-amz-meta-")
+        (name.removeprefix("x-amz-meta-"), _text(value))
+        for name, value in call.headers_with_prefix("x-amz-meta-")
     ]
     size = sum(len(k.encode()) + len(v.encode()) for k, v in pairs)
     if size > MAX_USER_METADATA:
@@ -68,6 +78,27 @@ def user_metadata(call: S3Call) -> list[tuple[str, str]]:
             extra={"Size": str(size), "MaxSizeAllowed": str(MAX_USER_METADATA)},
         )
     return pairs
+
+
+def _text(value: str) -> str:
+    """A header value's bytes as sent (``HttpRequest`` reads each as a Latin-1 character) decoded
+    as UTF-8, or as Latin-1 when they are not UTF-8."""
+    if value.isascii():
+        return value
+    raw = value.encode("latin-1")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return value
+
+
+def mail_safe(value: str) -> str:
+    """A user metadata value as S3 returns it (User Guide, "Working with object metadata": values
+    with non US-ASCII characters are "encoded as per RFC 2047 to make them mail-safe before
+    returning"): printable US-ASCII as is, anything else one ``=?UTF-8?B?<base64>?=`` word."""
+    if all(" " <= char <= "~" or char == "\t" for char in value):
+        return value
+    return f"=?UTF-8?B?{base64.b64encode(value.encode('utf-8', 'surrogatepass')).decode()}?="
 
 
 def storage_class(call: S3Call) -> str:
@@ -120,13 +151,15 @@ def object_headers(call: S3Call, info: ObjectInfo) -> dict[str, str]:
     }
     out.update(info.headers)
     for name, value in info.user_metadata:
-        out[f"x-amz-meta-{name}"] = value
+        out[f"x-amz-meta-{name}"] = mail_safe(value)
     if info.storage_class != "STANDARD":
         out["x-amz-storage-class"] = info.storage_class
     if call.query:
         for parameter, header in OVERRIDES.items():
             override = call.query.get(parameter)
-            if override is not None:
+            if override is not None:  # replaces the stored header, whatever the case of its name
+                for name in [name for name in out if name.lower() == header]:
+                    del out[name]
                 out[header] = override
     return out
 
