@@ -26,7 +26,17 @@ from monban.access.state import AppState
 from monban.access.throttle import ANONYMOUS_KEY, admit_s3
 from monban.protocol.errors import AwsError
 from monban.protocol.xml import s3_error
-from monban.services.s3 import buckets, complete, copy, listing, multipart, objects, policy, uploads  # noqa: F401
+from monban.services.s3 import (  # noqa: F401
+    buckets,
+    complete,
+    copy,
+    listing,
+    multipart,
+    objects,
+    policy,
+    tagging,
+    uploads,
+)
 from monban.services.s3.call import ClientDisconnect, S3Call
 from monban.services.s3.errors import from_sigv4
 from monban.services.s3.names import check_bucket_name, check_key

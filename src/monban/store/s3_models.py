@@ -20,7 +20,9 @@ KEY_TYPE = String(1024).with_variant(String(1024, collation="C"), "postgresql")
 
 
 class Bucket(Base):
-    """A bucket: a global name, the account that created it (its owner), its Region and policy."""
+    """A bucket: a global name, the account that created it (its owner), its Region, policy and
+    tags (PutBucketTagging's, for cost allocation: S3 gives them to policies only once ABAC is
+    enabled on the bucket, which monban does not offer)."""
 
     __tablename__ = "s3_buckets"
     name: Mapped[str] = mapped_column(String(63), primary_key=True)
@@ -28,10 +30,12 @@ class Bucket(Base):
     region: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     policy: Mapped[str | None] = mapped_column(Text, nullable=True)
+    tags: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON [[key, value], …] or NULL
 
 
 class S3Object(Base):
-    """The current version of one key. ``blobs`` is a JSON list of ``[blob id, size]`` segments
+    """The current version of one key, with its tags (``tags``: a version's tags are its own).
+    ``blobs`` is a JSON list of ``[blob id, size]`` segments
     (one for a simple upload, one per part for a multipart upload); a small simple upload has none
     and keeps its bytes in ``data`` instead (never loaded by the ORM unless asked for)."""
 
@@ -50,6 +54,7 @@ class S3Object(Base):
     checksum_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
     parts_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
     storage_class: Mapped[str] = mapped_column(String(32), default="STANDARD")
+    tags: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON [[key, value], …] or NULL
     data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
 
 
@@ -70,6 +75,7 @@ class MultipartUpload(Base):
     checksum_algorithm: Mapped[str | None] = mapped_column(String(16), nullable=True)
     checksum_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
     storage_class: Mapped[str] = mapped_column(String(32), default="STANDARD")
+    tags: Mapped[str | None] = mapped_column(Text, nullable=True)  # x-amz-tagging, applied at completion
 
 
 class UploadPart(Base):

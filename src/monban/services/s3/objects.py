@@ -14,7 +14,14 @@ from datetime import UTC, datetime
 from monban.access.state import NeedsThread, on_event_loop
 from monban.protocol.errors import AwsError
 from monban.services.s3 import repo, xmlio
-from monban.services.s3.access import BucketFacts, authorize_operation, check, check_version_id
+from monban.services.s3.access import (
+    BucketFacts,
+    authorize_operation,
+    authorize_write,
+    check,
+    check_version_id,
+    may_read_tags,
+)
 from monban.services.s3.body import Received, read_document
 from monban.services.s3.call import S3Call
 from monban.services.s3.conditions import byte_range, check_read, etag_matches
@@ -29,6 +36,7 @@ from monban.services.s3.names import bucket_arn, object_arn
 from monban.services.s3.registry import S3Result, empty, operation, xml_response
 from monban.services.s3.repo import ObjectInfo
 from monban.services.s3.storage import RangeReader, Segment, file_ids
+from monban.services.s3.tags import Tags, existing_keys, parse_header
 from monban.services.s3.upload import receive
 from monban.store.db import Database, WouldBlock
 
@@ -125,8 +133,16 @@ def commit_object_now(call: S3Call, info: ObjectInfo) -> None:
         state.in_background(db.checkpoint)
 
 
+def authorized_write(call: S3Call, operation_name: str, tags: Tags) -> BucketFacts:
+    """The bucket (NoSuchBucket when absent), once ``operation_name`` with the request's ``tags``
+    is authorized on it (``access.authorize_write``)."""
+    facts = bucket_facts(call)
+    authorize_write(call, operation_name, facts, tags)
+    return facts
+
+
 def new_object(
-    call: S3Call, meta: UploadMeta, segments: tuple[Segment, ...], received: Received
+    call: S3Call, meta: UploadMeta, segments: tuple[Segment, ...], received: Received, tags: Tags
 ) -> ObjectInfo:
     checksum = received.checksum
     return ObjectInfo(
@@ -144,6 +160,7 @@ def new_object(
         "FULL_OBJECT" if checksum else None,
         None,
         meta.storage_class,
+        tags,
     )
 
 
@@ -155,16 +172,17 @@ def write_headers(info: ObjectInfo) -> dict[str, str]:
 
 @operation("PutObject")
 async def put_object(call: S3Call) -> S3Result:
-    await call.state.run_cached(authorized_bucket, call, "PutObject")
+    tags = parse_header(call.header("x-amz-tagging"))
+    await call.state.run_cached(authorized_write, call, "PutObject", tags)
     meta = upload_meta(call)
 
     def then(segment: Segment, received: Received) -> ObjectInfo:
-        info = new_object(call, meta, (segment,), received)
+        info = new_object(call, meta, (segment,), received, tags)
         commit_object(call, info)
         return info
 
     def then_now(segment: Segment, received: Received) -> ObjectInfo:
-        info = new_object(call, meta, (segment,), received)
+        info = new_object(call, meta, (segment,), received, tags)
         commit_object_now(call, info)
         return info
 
@@ -183,6 +201,7 @@ class ReadPlan:
     partial: bool
     reader: RangeReader | None
     inline: bytes | None
+    tag_count: int | None
 
 
 def missing_key(call: S3Call, facts: BucketFacts, key: str) -> AwsError:
@@ -224,21 +243,41 @@ def _span(call: S3Call, info: ObjectInfo) -> tuple[int, int, bool]:
     return span[0], span[1], True
 
 
+def _authorized_read(
+    call: S3Call, operation_name: str, facts: BucketFacts, found: ObjectInfo | None
+) -> int | None:
+    """Authorize the read on the row it answers with (read first: its tags are the request's
+    ``s3:ExistingObjectTag/…``); the ``x-amz-tagging-count`` to answer, if any."""
+    authorize_operation(call, operation_name, facts, tags=existing_keys(found.tags) if found else None)
+    if found is None or not found.tags or not may_read_tags(call, facts, found.key, found.tags):
+        return None
+    return len(found.tags)
+
+
 def _plan(
-    call: S3Call, facts: BucketFacts, with_body: bool, found: ObjectInfo | None, on_loop: bool = False
+    call: S3Call,
+    operation_name: str,
+    facts: BucketFacts,
+    found: ObjectInfo | None,
+    on_loop: bool = False,
 ) -> ReadPlan:
-    """The answer to a read of ``found`` (the key's row): for a small GET, with its bytes."""
+    """The answer to a read of ``found`` (the key's row), authorized on it: for a small GET, with
+    its bytes."""
+    tag_count = _authorized_read(call, operation_name, facts, found)
     if found is None:
         raise missing_key(call, facts, call.key)
     info = found
+    with_body = operation_name == "GetObject"
     first, last, partial = _span(call, info)
     if not with_body or info.size == 0:
-        return ReadPlan(info, first, last, partial, None, b"" if with_body else None)
+        return ReadPlan(info, first, last, partial, None, b"" if with_body else None, tag_count)
     if on_loop and last - first + 1 > LOOP_READ_LIMIT:
         raise WouldBlock
     if last - first + 1 <= INLINE_LIMIT:
-        return ReadPlan(info, first, last, partial, None, call.blobs.read(info.segments, first, last))
-    return ReadPlan(info, first, last, partial, call.blobs.open_range(info.segments, first, last), None)
+        data = call.blobs.read(info.segments, first, last)
+        return ReadPlan(info, first, last, partial, None, data, tag_count)
+    reader = call.blobs.open_range(info.segments, first, last)
+    return ReadPlan(info, first, last, partial, reader, None, tag_count)
 
 
 def _lookup(call: S3Call) -> ObjectInfo | None:
@@ -246,16 +285,16 @@ def _lookup(call: S3Call) -> ObjectInfo | None:
         return repo.read_object(connection, call.bucket, call.key)
 
 
-def _plan_on_thread(call: S3Call, facts: BucketFacts, with_body: bool) -> ReadPlan:
+def _plan_on_thread(call: S3Call, operation_name: str, facts: BucketFacts) -> ReadPlan:
     """The read plan on a database thread; once more if a concurrent overwrite removed the files
     between row and open."""
     try:
-        return _plan(call, facts, with_body, _lookup(call))
+        return _plan(call, operation_name, facts, _lookup(call))
     except FileNotFoundError:
-        return _plan(call, facts, with_body, _lookup(call))
+        return _plan(call, operation_name, facts, _lookup(call))
 
 
-def _plan_on_loop(call: S3Call, facts: BucketFacts, with_body: bool, db: Database) -> ReadPlan | None:
+def _plan_on_loop(call: S3Call, operation_name: str, facts: BucketFacts, db: Database) -> ReadPlan | None:
     """The read plan without leaving the event loop (SQLite), or None when that could wait.
 
     The row comes from ``db.LoopReader``, which never waits (a WAL reader takes no lock a writer
@@ -268,21 +307,22 @@ def _plan_on_loop(call: S3Call, facts: BucketFacts, with_body: bool, db: Databas
     try:
         with on_event_loop():
             found = repo.read_object_now(db, call.bucket, call.key)
-            return _plan(call, facts, with_body, found, on_loop=True)
+            return _plan(call, operation_name, facts, found, on_loop=True)
     except (WouldBlock, NeedsThread, FileNotFoundError):
         return None
 
 
-async def read_plan(call: S3Call, operation_name: str, with_body: bool) -> ReadPlan:
-    """Authorized from the caches (usually on the event loop), then the object: on the loop when
-    ``_plan_on_loop`` can, else on a database thread (always on PostgreSQL)."""
-    facts = await call.state.run_cached(authorized_bucket, call, operation_name)
+async def read_plan(call: S3Call, operation_name: str) -> ReadPlan:
+    """The bucket from the caches, then the object and its authorization (on the object's row,
+    whose tags the policies may test): on the loop when ``_plan_on_loop`` can, else on a database
+    thread (always on PostgreSQL)."""
+    facts = await call.state.run_cached(bucket_facts, call)
     db = call.state.db
     if db.loop_reader is not None:
-        plan = _plan_on_loop(call, facts, with_body, db)
+        plan = _plan_on_loop(call, operation_name, facts, db)
         if plan is not None:
             return plan
-    return await call.state.run_blocking(_plan_on_thread, call, facts, with_body)
+    return await call.state.run_blocking(_plan_on_thread, call, operation_name, facts)
 
 
 def _read_headers(call: S3Call, plan: ReadPlan) -> dict[str, str]:
@@ -296,12 +336,14 @@ def _read_headers(call: S3Call, plan: ReadPlan) -> dict[str, str]:
         headers["x-amz-mp-parts-count"] = str(info.parts_count)
     if (call.header("x-amz-checksum-mode") or "").upper() == "ENABLED" and not plan.partial:
         headers.update(checksum_headers(info))
+    if plan.tag_count is not None:
+        headers["x-amz-tagging-count"] = str(plan.tag_count)
     return headers
 
 
 @operation("GetObject")
 async def get_object(call: S3Call) -> S3Result:
-    plan = await read_plan(call, "GetObject", True)
+    plan = await read_plan(call, "GetObject")
     headers = _read_headers(call, plan)
     status = 206 if plan.partial else 200
     if plan.reader is not None:
@@ -312,7 +354,7 @@ async def get_object(call: S3Call) -> S3Result:
 
 @operation("HeadObject")
 async def head_object(call: S3Call) -> S3Result:
-    plan = await read_plan(call, "HeadObject", False)
+    plan = await read_plan(call, "HeadObject")
     headers = _read_headers(call, plan)
     return S3Result(b"", 206 if plan.partial else 200, headers=headers)
 

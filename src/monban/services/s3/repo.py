@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from monban.services.s3.access import BucketFacts
 from monban.services.s3.errors import no_such_bucket, no_such_key
 from monban.services.s3.storage import Segment, dump_segments, file_ids, inline, load_segments
+from monban.services.s3.tags import Tags, dump, load
 from monban.store.db import Database, DriverStatement
 from monban.store.s3_models import Bucket, MultipartUpload, S3Object, UploadPart
 
@@ -77,6 +78,7 @@ class ObjectInfo:
     checksum_type: str | None
     parts_count: int | None
     storage_class: str
+    tags: Tags = ()
 
 
 class ObjectRow(NamedTuple):
@@ -96,6 +98,7 @@ class ObjectRow(NamedTuple):
     checksum_type: str | None
     parts_count: int | None
     storage_class: str
+    tags: str | None
     data: bytes | None
 
 
@@ -116,6 +119,7 @@ def object_info(row: S3Object | Row[Any] | ObjectRow) -> ObjectInfo:
         row.checksum_type,
         row.parts_count,
         row.storage_class,
+        load(row.tags),
     )
 
 
@@ -302,6 +306,7 @@ def object_values(info: ObjectInfo) -> dict[str, Any]:
         "checksum_type": info.checksum_type,
         "parts_count": info.parts_count,
         "storage_class": info.storage_class,
+        "tags": dump(info.tags),
         "data": next((s.data for s in info.segments if s.data is not None), None),
     }
 

@@ -18,6 +18,7 @@ from monban.services.s3.errors import not_implemented
 # sub-resources of a bucket or object that monban does not implement (S3 would act on them)
 _UNSUPPORTED = frozenset(
     {
+        "abac",
         "accelerate",
         "acl",
         "analytics",
@@ -42,7 +43,6 @@ _UNSUPPORTED = frozenset(
         "retention",
         "select",
         "session",
-        "tagging",
         "torrent",
         "versioning",
         "versions",
@@ -104,11 +104,12 @@ def _bucket_operation(method: str, query: dict[str, str]) -> str:
         "GET": (
             ("policy", "GetBucketPolicy"),
             ("policyStatus", "GetBucketPolicyStatus"),
+            ("tagging", "GetBucketTagging"),
             ("location", "GetBucketLocation"),
             ("uploads", "ListMultipartUploads"),
         ),
-        "PUT": (("policy", "PutBucketPolicy"),),
-        "DELETE": (("policy", "DeleteBucketPolicy"),),
+        "PUT": (("policy", "PutBucketPolicy"), ("tagging", "PutBucketTagging")),
+        "DELETE": (("policy", "DeleteBucketPolicy"), ("tagging", "DeleteBucketTagging")),
         "POST": (("delete", "DeleteObjects"),),
         "HEAD": (),
     }[method]
@@ -129,7 +130,12 @@ def _bucket_operation(method: str, query: dict[str, str]) -> str:
     return default
 
 
+_OBJECT_TAGGING = {"GET": "GetObjectTagging", "PUT": "PutObjectTagging", "DELETE": "DeleteObjectTagging"}
+
+
 def _object_operation(method: str, query: dict[str, str], copy_source: bool) -> str:
+    if "tagging" in query and method in _OBJECT_TAGGING:
+        return _OBJECT_TAGGING[method]
     if any(name in _UNSUPPORTED for name in query):
         raise not_implemented()
     upload = "uploadId" in query
