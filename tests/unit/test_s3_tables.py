@@ -63,6 +63,12 @@ def _request(
         ("POST", "/b1/k", "uploadId=u", ("b1", "k", "CompleteMultipartUpload")),
         ("DELETE", "/b1/k", "uploadId=u", ("b1", "k", "AbortMultipartUpload")),
         ("GET", "/b1/k", "uploadId=u", ("b1", "k", "ListParts")),
+        ("GET", "/b1", "tagging", ("b1", None, "GetBucketTagging")),
+        ("PUT", "/b1", "tagging", ("b1", None, "PutBucketTagging")),
+        ("DELETE", "/b1", "tagging", ("b1", None, "DeleteBucketTagging")),
+        ("GET", "/b1/k", "tagging", ("b1", "k", "GetObjectTagging")),
+        ("PUT", "/b1/k", "tagging&versionId=null", ("b1", "k", "PutObjectTagging")),
+        ("DELETE", "/b1/k", "tagging", ("b1", "k", "DeleteObjectTagging")),
     ],
 )
 def test_routing(method: str, path: str, query: str, expected: tuple[str | None, str | None, str]) -> None:
@@ -87,7 +93,8 @@ def test_copy_routing_and_virtual_hosts() -> None:
         ("DELETE", "/", "", "MethodNotAllowed"),
         ("POST", "/b1", "", "MethodNotAllowed"),
         ("GET", "/b1", "versioning", "NotImplemented"),
-        ("PUT", "/b1/k", "tagging", "NotImplemented"),
+        ("PUT", "/b1/k", "acl", "NotImplemented"),
+        ("GET", "/b1", "abac", "NotImplemented"),
         ("GET", "/b1/%ff", "", "InvalidURI"),
     ],
 )
