@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.e2e.server import Server
-from tests.e2e.test_s3_support import OWNER, bucket, error_of, policy, root, s3_client, user
+from tests.e2e.test_s3_support import OWNER, bucket, error_of, policy, root, s3_client, tag_set, user
 
 
 def _denied(call: Any) -> str:
@@ -19,10 +19,6 @@ def _denied(call: Any) -> str:
     code, status, message = error_of(caught)
     assert (code, status) == ("AccessDenied", 403)
     return message
-
-
-def _tagset(pairs: list[tuple[str, str]]) -> dict[str, Any]:
-    return {"TagSet": [{"Key": k, "Value": v} for k, v in pairs]}
 
 
 def _objects(server: Server) -> tuple[str, Any]:
@@ -90,8 +86,8 @@ def test_put_object_only_with_the_requested_tag(server: Server) -> None:
     client.put_object(Bucket=name, Key="ok", Body=b"x", Tagging="team=blue&env=dev")
     _denied(lambda: client.put_object(Bucket=name, Key="red", Body=b"x", Tagging="team=red"))
     _denied(lambda: client.put_object(Bucket=name, Key="none", Body=b"x"))
-    client.put_object_tagging(Bucket=name, Key="ok", Tagging=_tagset([("team", "blue")]))
-    _denied(lambda: client.put_object_tagging(Bucket=name, Key="ok", Tagging=_tagset([("team", "red")])))
+    client.put_object_tagging(Bucket=name, Key="ok", Tagging=tag_set([("team", "blue")]))
+    _denied(lambda: client.put_object_tagging(Bucket=name, Key="ok", Tagging=tag_set([("team", "red")])))
     upload = client.create_multipart_upload(Bucket=name, Key="parts", Tagging="team=blue")["UploadId"]
     owner = s3_client(server, root(server))
     owner.abort_multipart_upload(Bucket=name, Key="parts", UploadId=upload)
@@ -114,10 +110,10 @@ def test_for_all_values_of_the_requested_tag_keys(server: Server) -> None:
     _arn, key = user(server, OWNER, *statements)
     client = s3_client(server, key)
     client.put_object(Bucket=name, Key="doc", Body=b"x", Tagging="team=blue&env=prod")
-    client.put_object_tagging(Bucket=name, Key="doc", Tagging=_tagset([("env", "dev")]))
+    client.put_object_tagging(Bucket=name, Key="doc", Tagging=tag_set([("env", "dev")]))
     message = _denied(
         lambda: client.put_object_tagging(
-            Bucket=name, Key="doc", Tagging=_tagset([("team", "a"), ("secret", "b")])
+            Bucket=name, Key="doc", Tagging=tag_set([("team", "a"), ("secret", "b")])
         )
     )
     assert "s3:PutObjectTagging" in message

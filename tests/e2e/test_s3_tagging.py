@@ -10,13 +10,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.e2e.server import Server
-from tests.e2e.test_s3_support import OWNER, aws_cli, bucket, error_of, raw, root, s3_client
+from tests.e2e.test_s3_support import OWNER, aws_cli, bucket, error_of, raw, root, s3_client, tag_set
 
 MIB = 1024 * 1024
-
-
-def _tagset(pairs: list[tuple[str, str]]) -> dict[str, Any]:
-    return {"TagSet": [{"Key": k, "Value": v} for k, v in pairs]}
 
 
 def _tags(client: Any, name: str, key: str) -> list[tuple[str, str]]:
@@ -41,14 +37,14 @@ def test_object_tag_set_round_trip(server: Server) -> None:
     )
     ten = [(f"key-{n}", f"value-{n}") for n in range(7)]
     ten += [("b c+d-e=f.g_h:i/j@k", "2 + 2 = 4"), ("empty", ""), ("𝒜" * 128, "文" * 256)]
-    client.put_object_tagging(Bucket=name, Key="doc", Tagging=_tagset(ten))
+    client.put_object_tagging(Bucket=name, Key="doc", Tagging=tag_set(ten))
     assert _tags(client, name, "doc") == ten
     assert client.get_object(Bucket=name, Key="doc")["TagCount"] == 10
     assert (
         client.head_object(Bucket=name, Key="doc")["ResponseMetadata"]["HTTPHeaders"]["x-amz-tagging-count"]
         == "10"
     )
-    client.put_object_tagging(Bucket=name, Key="doc", Tagging=_tagset([("only", "one")]))
+    client.put_object_tagging(Bucket=name, Key="doc", Tagging=tag_set([("only", "one")]))
     assert _tags(client, name, "doc") == [("only", "one")]
     deleted = client.delete_object_tagging(Bucket=name, Key="doc")
     assert deleted["ResponseMetadata"]["HTTPStatusCode"] == 204
@@ -72,10 +68,6 @@ def test_the_tagging_header_of_an_upload(server: Server, header: str, pairs: lis
     name = bucket(server, root(server))
     client.put_object(Bucket=name, Key="doc", Body=b"x", Tagging=header)
     assert _tags(client, name, "doc") == pairs
-
-
-def _eleven() -> dict[str, Any]:
-    return _tagset([(f"key-{n}", "") for n in range(11)])
 
 
 INVALID_KEY = "The TagKey you have provided is invalid"
@@ -119,7 +111,7 @@ def test_tag_sets_s3_refuses(
     name = bucket(server, root(server))
     client.put_object(Bucket=name, Key="doc", Body=b"x", Tagging="kept=1")
     got_code, status, got_message, error = _refused(
-        lambda: client.put_object_tagging(Bucket=name, Key="doc", Tagging=_tagset(pairs))
+        lambda: client.put_object_tagging(Bucket=name, Key="doc", Tagging=tag_set(pairs))
     )
     assert (got_code, status, got_message) == (code, 400, message)
     assert {k: error[k] for k in fields} == fields
@@ -178,7 +170,7 @@ def test_tagging_a_key_that_does_not_exist(server: Server) -> None:
     name = bucket(server, root(server))
     for call in (
         lambda: client.get_object_tagging(Bucket=name, Key="missing"),
-        lambda: client.put_object_tagging(Bucket=name, Key="missing", Tagging=_tagset([("a", "1")])),
+        lambda: client.put_object_tagging(Bucket=name, Key="missing", Tagging=tag_set([("a", "1")])),
         lambda: client.delete_object_tagging(Bucket=name, Key="missing"),
     ):
         code, status, _message, error = _refused(call)
@@ -262,14 +254,14 @@ def test_bucket_tag_set_round_trip(server: Server) -> None:
         name,
     )
     fifty = [(f"cost-{n}", str(n)) for n in range(50)]
-    put = client.put_bucket_tagging(Bucket=name, Tagging=_tagset(fifty))
+    put = client.put_bucket_tagging(Bucket=name, Tagging=tag_set(fifty))
     assert put["ResponseMetadata"]["HTTPStatusCode"] == 204
     assert [(t["Key"], t["Value"]) for t in client.get_bucket_tagging(Bucket=name)["TagSet"]] == fifty
-    too_many = _tagset([(f"cost-{n}", "") for n in range(51)])
+    too_many = tag_set([(f"cost-{n}", "") for n in range(51)])
     refused = _refused(lambda: client.put_bucket_tagging(Bucket=name, Tagging=too_many))
     assert refused[:3] == ("BadRequest", 400, "Bucket tag count cannot be greater than 50")
     assert (
-        _refused(lambda: client.put_bucket_tagging(Bucket=name, Tagging=_tagset([("aws:x", "1")])))[0]
+        _refused(lambda: client.put_bucket_tagging(Bucket=name, Tagging=tag_set([("aws:x", "1")])))[0]
         == "InvalidTag"
     )
     assert client.delete_bucket_tagging(Bucket=name)["ResponseMetadata"]["HTTPStatusCode"] == 204
@@ -287,7 +279,7 @@ def test_the_aws_cli_tags_objects_and_buckets(server: Server) -> None:
     key = root(server, OWNER)
     name = bucket(server, key)
     s3_client(server, key).put_object(Bucket=name, Key="doc", Body=b"x")
-    tagging = json.dumps(_tagset([("team", "blue"), ("env", "prod")]))
+    tagging = json.dumps(tag_set([("team", "blue"), ("env", "prod")]))
     aws_cli(
         server, key, "s3api", "put-object-tagging", "--bucket", name, "--key", "doc", "--tagging", tagging
     )
