@@ -167,3 +167,26 @@ def test_a_bucket_policy_grants_tag_reads_by_existing_tag(server: Server) -> Non
     client.delete_object_tagging(Bucket=name, Key="blue")
     _denied(lambda: client.get_object_tagging(Bucket=name, Key="blue"))  # no tags left to match
     assert owner.get_object_tagging(Bucket=name, Key="red")["TagSet"] == [{"Key": "team", "Value": "red"}]
+
+
+def test_tag_keys_that_differ_in_case_are_both_seen(server: Server) -> None:
+    """Condition key names ignore case, tag keys do not: a Deny on s3:ExistingObjectTag/Team
+    must see the tag ``Team`` of an object that also has ``team``."""
+    owner = s3_client(server, root(server))
+    name = bucket(server, root(server))
+    owner.put_object(Bucket=name, Key="both", Body=b"x", Tagging="Team=red&team=blue")
+    owner.put_object(Bucket=name, Key="blue", Body=b"x", Tagging="team=blue")
+    statements = (
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{name}/*"},
+        {
+            "Effect": "Deny",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{name}/*",
+            "Condition": {"StringEquals": {"s3:ExistingObjectTag/Team": "red"}},
+        },
+    )
+    _arn, key = user(server, OWNER, *statements)
+    client = s3_client(server, key)
+    assert client.get_object(Bucket=name, Key="blue")["Body"].read() == b"x"
+    message = _denied(lambda: client.get_object(Bucket=name, Key="both"))
+    assert "with an explicit deny in an identity-based policy" in message

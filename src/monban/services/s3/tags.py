@@ -123,16 +123,27 @@ def document(tags: Tags) -> dict[str, object]:
     return {"TagSet": {"Tag": [{"Key": key, "Value": value} for key, value in tags]}}
 
 
+def _per_key(prefix: str, tags: Tags) -> Context:
+    """``<prefix>/<key>`` for each tag. Condition key names are case-insensitive but tag keys are
+    not: tags whose keys differ only in case (``Team``, ``team``) give one key with all their values,
+    so that no policy sees one and misses the other (a positive operator matches any of them, a
+    negated one none)."""
+    grouped: dict[str, list[str]] = {}
+    for key, value in tags:
+        grouped.setdefault(key.lower(), []).append(value)
+    return {f"{prefix}/{key}": values[0] if len(values) == 1 else values for key, values in grouped.items()}
+
+
 def request_keys(tags: Tags) -> Context:
     """``s3:RequestObjectTag/<key>`` for each tag of the request and ``s3:RequestObjectTagKeys``
     (multivalued; absent when the request has no tags, so ``Null`` and ``ForAnyValue`` see none)."""
     if not tags:
         return {}
-    values: Context = {f"s3:RequestObjectTag/{key}": value for key, value in tags}
+    values = _per_key("s3:RequestObjectTag", tags)
     values["s3:RequestObjectTagKeys"] = [key for key, _ in tags]
     return values
 
 
 def existing_keys(tags: Tags) -> Context:
     """``s3:ExistingObjectTag/<key>`` for each tag of the object the request acts on."""
-    return {f"s3:ExistingObjectTag/{key}": value for key, value in tags}
+    return _per_key("s3:ExistingObjectTag", tags)
