@@ -39,6 +39,11 @@ def policy(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
+def tag_set(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """boto3's ``Tagging`` parameter for ``pairs``."""
+    return {"TagSet": [{"Key": k, "Value": v} for k, v in pairs]}
+
+
 def error_of(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
     response = caught.value.response
     return (

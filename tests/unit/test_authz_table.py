@@ -581,6 +581,44 @@ def test_s3_versioning_operations_authorize_their_actions() -> None:
     assert VERSION_ACTIONS["DeleteObject"] == "s3:DeleteObjectVersion"
 
 
+# The tag keys of a request (User Guide, "Tagging and access control policies"): each reaches the
+# engine for exactly the actions whose catalogue entry lists its family.
+TAG_KEYS = {
+    "s3:ExistingObjectTag/team": "blue",
+    "s3:RequestObjectTag/team": "blue",
+    "s3:RequestObjectTagKeys": ["team"],
+}
+TAGGING_ACTIONS = (
+    "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject", "s3:GetObjectTagging",
+    "s3:PutObjectTagging", "s3:DeleteObjectTagging", "s3:GetObjectVersionTagging",
+    "s3:PutObjectVersionTagging", "s3:DeleteObjectVersionTagging", "s3:ListBucket",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("action", sorted({*TAGGING_ACTIONS, *(rule.action for rule in rules().values())}))
+def test_s3_tag_keys_reach_the_actions_that_list_them(action: str) -> None:
+    listed = {key.lower() for key in _listed(action)}
+    offered = authz.offered_keys(action, "arn:aws:s3:::b/k", TAG_KEYS)
+    for key in TAG_KEYS:
+        template = key.split("/")[0] + "/<key>" if "/" in key else key
+        assert (key in offered) == (template.lower() in listed), (action, key)
+
+
+def test_s3_tag_keys_where_s3_documents_them() -> None:
+    """s3:ExistingObjectTag is for reads and tagging, never PutObject or DeleteObject; the
+    request's tags for PutObject and PutObjectTagging (User Guide, "Tagging and access control
+    policies")."""
+
+    def given(action: str) -> set[str]:
+        return set(authz.offered_keys(action, "arn:aws:s3:::b/k", TAG_KEYS))
+
+    assert given("s3:GetObject") == {"s3:ExistingObjectTag/team"}
+    assert given("s3:PutObject") == {"s3:RequestObjectTag/team", "s3:RequestObjectTagKeys"}
+    assert given("s3:DeleteObject") == set()
+    assert given("s3:PutObjectTagging") == set(TAG_KEYS)
+    assert given("s3:ListBucket") == set()
+
+
 # --- EC2 ------------------------------------------------------------------------------------------
 
 AMI = "ami-0abcdef1234567890"

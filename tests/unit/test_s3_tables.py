@@ -66,6 +66,12 @@ def _request(
         ("POST", "/b1/k", "uploadId=u", ("b1", "k", "CompleteMultipartUpload")),
         ("DELETE", "/b1/k", "uploadId=u", ("b1", "k", "AbortMultipartUpload")),
         ("GET", "/b1/k", "uploadId=u", ("b1", "k", "ListParts")),
+        ("GET", "/b1", "tagging", ("b1", None, "GetBucketTagging")),
+        ("PUT", "/b1", "tagging", ("b1", None, "PutBucketTagging")),
+        ("DELETE", "/b1", "tagging", ("b1", None, "DeleteBucketTagging")),
+        ("GET", "/b1/k", "tagging", ("b1", "k", "GetObjectTagging")),
+        ("PUT", "/b1/k", "tagging&versionId=null", ("b1", "k", "PutObjectTagging")),
+        ("DELETE", "/b1/k", "tagging", ("b1", "k", "DeleteObjectTagging")),
     ],
 )
 def test_routing(method: str, path: str, query: str, expected: tuple[str | None, str | None, str]) -> None:
@@ -91,7 +97,7 @@ def test_copy_routing_and_virtual_hosts() -> None:
         ("POST", "/b1", "", "MethodNotAllowed"),
         ("GET", "/b1", "website", "NotImplemented"),
         ("GET", "/b1/k", "versions", "NotImplemented"),
-        ("PUT", "/b1/k", "tagging", "NotImplemented"),
+        ("GET", "/b1", "abac", "NotImplemented"),
         ("GET", "/b1/%ff", "", "InvalidURI"),
     ],
 )

@@ -36,6 +36,7 @@ from monban.services.s3 import (  # noqa: F401
     multipart,
     objects,
     policy,
+    tagging,
     uploads,
     versioning,
     versions,

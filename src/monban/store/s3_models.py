@@ -31,7 +31,9 @@ KEY_TYPE = String(1024).with_variant(String(1024, collation="C"), "postgresql")
 
 
 class Bucket(Base):
-    """A bucket: a global name, the account that created it (its owner), its Region and policy."""
+    """A bucket: a global name, the account that created it (its owner), its Region, policy and
+    tags (PutBucketTagging's, for cost allocation: S3 gives them to policies only once ABAC is
+    enabled on the bucket, which monban does not offer)."""
 
     __tablename__ = "s3_buckets"
     name: Mapped[str] = mapped_column(String(63), primary_key=True)
@@ -42,10 +44,12 @@ class Bucket(Base):
     # None until versioning is first configured (an unversioned bucket), then Enabled | Suspended
     versioning: Mapped[str | None] = mapped_column(String(16), nullable=True)
     mfa_delete: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    tags: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON [[key, value], …] or NULL
 
 
 class S3Object(Base):
-    """One version of one key. ``blobs`` is a JSON list of ``[blob id, size]`` segments
+    """One version of one key, with its tags (``tags``: a version's tags are its own).
+    ``blobs`` is a JSON list of ``[blob id, size]`` segments
     (one for a simple upload, one per part for a multipart upload); a small simple upload has none
     and keeps its bytes in ``data`` instead (never loaded by the ORM unless asked for).
 
@@ -80,6 +84,7 @@ class S3Object(Base):
     checksum_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
     parts_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
     storage_class: Mapped[str] = mapped_column(String(32), default="STANDARD")
+    tags: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON [[key, value], …] or NULL
     data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
     version_id: Mapped[str] = mapped_column(String(64), primary_key=True, default="null")
     is_latest: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -104,6 +109,7 @@ class MultipartUpload(Base):
     checksum_algorithm: Mapped[str | None] = mapped_column(String(16), nullable=True)
     checksum_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
     storage_class: Mapped[str] = mapped_column(String(32), default="STANDARD")
+    tags: Mapped[str | None] = mapped_column(Text, nullable=True)  # x-amz-tagging, applied at completion
 
 
 class UploadPart(Base):

@@ -23,9 +23,11 @@ from monban.access.audit import denial_reason
 from monban.access.authz import compiled, decide
 from monban.policy import Decision, MalformedPolicyDocument, NamedPolicy, PolicyKind, denial_clause
 from monban.protocol.errors import AwsError
+from monban.services.s3 import tags as tag_sets
 from monban.services.s3.call import S3Call
 from monban.services.s3.errors import count_argument, invalid_argument
 from monban.services.s3.names import bucket_arn, object_arn
+from monban.services.s3.tags import Tags
 from monban.store import principals
 from monban.store.iam_read import PolicyText
 
@@ -227,8 +229,12 @@ def authorize_operation(
     bucket: BucketFacts | None,
     key: str | None = None,
     extra: Context | None = None,
+    tags: Context | None = None,
 ) -> None:
-    """The table's action for ``operation`` on its bucket/object ARN, with its condition keys."""
+    """The table's action for ``operation`` on its bucket/object ARN, with its condition keys.
+    ``tags``: the tag keys of the object and of the request (``tags.existing_keys``,
+    ``tags.request_keys``), which reach the engine where the catalogue lists them for the action
+    (``access.authz.offered_keys``)."""
     rule = rules()[operation]
     if rule.resource == "account":
         if call.caller.is_anonymous:
@@ -242,8 +248,33 @@ def authorize_operation(
     context = operation_keys(call, rule.condition_keys)
     context.update({name: value for name, value in (extra or {}).items() if name in rule.condition_keys})
     context.update(version_keys)
+    context.update(tags or {})
     check(call, action, resource, bucket, context)
 
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def authorize_write(call: S3Call, operation: str, bucket: BucketFacts, tags: Tags) -> None:
+    """An operation that writes an object (PutObject, CopyObject, CreateMultipartUpload) with the
+    tags of its request: s3:PutObject with ``s3:RequestObjectTag/…`` and
+    ``s3:RequestObjectTagKeys``, and, when it sets tags, s3:PutObjectTagging on the object too
+    (Amazon S3 API Reference, PutObject: "To use this [x-amz-tagging] header, you must have the
+    s3:PutObjectTagging permission"; User Guide, "Required permissions for Amazon S3 API
+    operations", CopyObject and CreateMultipartUpload alike)."""
+    keys = tag_sets.request_keys(tags)
+    authorize_operation(call, operation, bucket, tags=keys)
+    if tags:
+        check(call, "s3:PutObjectTagging", object_arn(call.bucket, call.key), bucket, keys)
+
+
+def may_read_tags(call: S3Call, bucket: BucketFacts, key: str, tags: Tags) -> bool:
+    """Whether the caller may read the tags of the object ``key`` has (s3:GetObjectTagging, with
+    its ``s3:ExistingObjectTag/…``): GetObject and HeadObject answer ``x-amz-tagging-count`` only
+    then (API Reference, GetObject: "when you have the relevant permission to read object tags")."""
+    try:
+        check(call, "s3:GetObjectTagging", object_arn(call.bucket, key), bucket, tag_sets.existing_keys(tags))
+    except AwsError:
+        return False
+    return True

@@ -24,6 +24,7 @@ from monban.services.s3.objects import authorized_bucket, check_write_conditions
 from monban.services.s3.registry import S3Result, operation, xml_response
 from monban.services.s3.repo import ObjectInfo, Written
 from monban.services.s3.storage import Segment
+from monban.services.s3.tags import load
 from monban.store.s3_models import MultipartUpload, UploadPart
 
 
@@ -140,6 +141,7 @@ def _object(call: S3Call, upload: MultipartUpload, parts: list[UploadPart]) -> O
         kind,
         len(parts),
         upload.storage_class,
+        tags=load(upload.tags),
     )
 
 

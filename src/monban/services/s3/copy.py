@@ -3,7 +3,8 @@
 Amazon S3 API Reference, "CopyObject": ``x-amz-copy-source`` is ``[/]<bucket>/<key>`` URL-encoded;
 the caller needs s3:GetObject on the source (under the source bucket's owner and policy) and
 s3:PutObject on the destination. ``x-amz-metadata-directive`` COPY (default) keeps the source's
-metadata, REPLACE takes the request's; copying an object onto itself must change something. The
+metadata, REPLACE takes the request's; ``x-amz-tagging-directive`` likewise for the tags (see
+``_copied_tags``); copying an object onto itself must change something (new tags alone do not). The
 bytes are copied file to file in a worker thread, never held whole in memory.
 
 A source ``?versionId=`` names one version (s3:GetObjectVersion; NoSuchVersion when absent; a
@@ -31,7 +32,7 @@ from monban.services.s3.errors import invalid_argument, iso_ms, no_such_bucket
 from monban.services.s3.metadata import UploadMeta, upload_meta
 from monban.services.s3.names import bucket_name_ok, check_key, object_arn
 from monban.services.s3.objects import (
-    authorized_bucket,
+    authorized_write,
     commit_object,
     key_exists,
     missing_key,
@@ -45,6 +46,7 @@ from monban.services.s3.ownership import check_object_acl
 from monban.services.s3.registry import S3Result, operation, xml_response
 from monban.services.s3.repo import ObjectInfo, Written
 from monban.services.s3.storage import Segment
+from monban.services.s3.tags import Tags, existing_keys, parse_header
 
 MAX_COPY = 5 * 1024**3
 _COPY_CONDITIONS = tuple(
@@ -59,6 +61,7 @@ _COPY_RANGE = re.compile(r"bytes=([0-9]+)-([0-9]*)")  # ASCII digits only (proto
 class Source:
     bucket: str
     key: str
+    facts: BucketFacts
     info: ObjectInfo
     version_id: str | None = None  # the x-amz-copy-source-version-id of the answer
 
@@ -91,9 +94,10 @@ def resolve_source(call: S3Call) -> Source:
     with call.state.db.transaction() as session:
         facts: BucketFacts = repo.bucket_facts(session, bucket)
         info = repo.find_object(session, bucket, key, version)
-    versioned: Context | None = {"s3:versionid": version} if version is not None else None
+    keys: Context = {"s3:versionid": version} if version is not None else {}
+    keys.update(existing_keys(info.tags) if info is not None else {})
     action = "s3:GetObjectVersion" if version is not None else "s3:GetObject"
-    check(call, action, object_arn(bucket, key), facts, versioned)
+    check(call, action, object_arn(bucket, key), facts, keys)
     if info is None or (info.delete_marker and version is None):
         raise missing_key(_as_bucket(call, bucket), facts, key, version)
     if info.delete_marker:
@@ -107,7 +111,7 @@ def resolve_source(call: S3Call) -> Source:
         info.last_modified,
         prefix="x-amz-copy-source-",
     )
-    return Source(bucket, key, info, shown_version(facts, info))
+    return Source(bucket, key, facts, info, shown_version(facts, info))
 
 
 def _as_bucket(call: S3Call, bucket: str) -> S3Call:
@@ -151,9 +155,34 @@ def _destination_meta(call: S3Call, source: Source) -> UploadMeta:
     return UploadMeta(info.content_type, info.headers, info.user_metadata, fresh.storage_class)
 
 
+def _tagging_directive(call: S3Call) -> str:
+    """``x-amz-tagging-directive``: COPY (the default: the source's tags, whatever
+    ``x-amz-tagging`` says) or REPLACE (the request's ``x-amz-tagging``, none without it)."""
+    directive = call.header("x-amz-tagging-directive") or "COPY"
+    if directive not in ("COPY", "REPLACE"):
+        raise invalid_argument("Unknown tagging directive.", "x-amz-tagging-directive", directive)
+    return directive
+
+
+def _copied_tags(call: S3Call, destination: BucketFacts, source: Source) -> Tags:
+    """The source's tags, once the caller may read them (s3:GetObjectTagging on the source) and
+    set them on the destination (s3:PutObjectTagging): User Guide, "Required permissions for
+    Amazon S3 API operations", CopyObject."""
+    tags = source.info.tags
+    if tags:
+        arn = object_arn(source.bucket, source.key)
+        check(call, "s3:GetObjectTagging", arn, source.facts, existing_keys(tags))
+        check(call, "s3:PutObjectTagging", object_arn(call.bucket, call.key), destination)
+    return tags
+
+
 def _copy(call: S3Call) -> tuple[ObjectInfo, Written, Source]:
-    check_object_acl(call, authorized_bucket(call, "CopyObject"))
+    directive = _tagging_directive(call)
+    request_tags = parse_header(call.header("x-amz-tagging")) if directive == "REPLACE" else ()
+    facts = authorized_write(call, "CopyObject", request_tags)
+    check_object_acl(call, facts)
     source = resolve_source(call)
+    tags = request_tags if directive == "REPLACE" else _copied_tags(call, facts, source)
     if source.info.size > MAX_COPY:
         raise invalid_argument(
             "The specified copy source is larger than the maximum allowable size for a copy "
@@ -180,6 +209,7 @@ def _copy(call: S3Call) -> tuple[ObjectInfo, Written, Source]:
         "FULL_OBJECT" if full and source.info.checksum_value else None,
         None,
         meta.storage_class,
+        tags=tags,
     )
     try:
         written = commit_object(call, info, existed)

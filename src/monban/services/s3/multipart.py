@@ -24,10 +24,11 @@ from monban.services.s3.call import S3Call
 from monban.services.s3.copy import Source, copy_bytes, resolve_source, source_range
 from monban.services.s3.errors import integer_argument, invalid_argument, iso_ms, no_such_upload
 from monban.services.s3.metadata import upload_meta
-from monban.services.s3.objects import authorized_bucket, now
+from monban.services.s3.objects import authorized_bucket, authorized_write, now
 from monban.services.s3.ownership import check_object_acl
 from monban.services.s3.registry import S3Result, empty, operation, xml_response
 from monban.services.s3.storage import Segment
+from monban.services.s3.tags import dump, parse_header
 from monban.services.s3.upload import receive
 from monban.store.s3_models import MultipartUpload, UploadPart
 
@@ -68,7 +69,10 @@ def _checksum_choice(call: S3Call) -> tuple[str | None, str | None]:
 
 
 def _create(call: S3Call) -> MultipartUpload:
-    check_object_acl(call, authorized_bucket(call, "CreateMultipartUpload"))
+    """The upload, with the metadata and tags (``x-amz-tagging``, authorized here and applied at
+    completion) of its object."""
+    tags = parse_header(call.header("x-amz-tagging"))
+    check_object_acl(call, authorized_write(call, "CreateMultipartUpload", tags))
     meta = upload_meta(call)
     algorithm, kind = _checksum_choice(call)
     row = MultipartUpload(
@@ -84,6 +88,7 @@ def _create(call: S3Call) -> MultipartUpload:
         checksum_algorithm=algorithm,
         checksum_type=kind,
         storage_class=meta.storage_class,
+        tags=dump(tags),
     )
     with call.state.db.transaction() as session:
         repo.lock_bucket(session, call.bucket)

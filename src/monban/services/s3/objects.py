@@ -21,7 +21,14 @@ from datetime import UTC, datetime
 from monban.access.state import NeedsThread, on_event_loop
 from monban.protocol.errors import AwsError
 from monban.services.s3 import repo
-from monban.services.s3.access import NULL_VERSION, BucketFacts, authorize_operation, check
+from monban.services.s3.access import (
+    NULL_VERSION,
+    BucketFacts,
+    authorize_operation,
+    authorize_write,
+    check,
+    may_read_tags,
+)
 from monban.services.s3.body import Received
 from monban.services.s3.call import S3Call
 from monban.services.s3.conditions import byte_range, check_read, etag_matches
@@ -38,6 +45,7 @@ from monban.services.s3.ownership import check_object_acl
 from monban.services.s3.registry import S3Result, empty, operation
 from monban.services.s3.repo import ObjectInfo, Written
 from monban.services.s3.storage import RangeReader, Segment, file_ids
+from monban.services.s3.tags import Tags, existing_keys, parse_header
 from monban.services.s3.upload import receive
 from monban.store.db import Database, WouldBlock
 
@@ -168,8 +176,16 @@ def commit_object_now(call: S3Call, info: ObjectInfo, existed: bool = False) -> 
     return Written((), None)  # the loop writes only unversioned buckets
 
 
+def authorized_write(call: S3Call, operation_name: str, tags: Tags) -> BucketFacts:
+    """The bucket (NoSuchBucket when absent), once ``operation_name`` with the request's ``tags``
+    is authorized on it (``access.authorize_write``)."""
+    facts = bucket_facts(call)
+    authorize_write(call, operation_name, facts, tags)
+    return facts
+
+
 def new_object(
-    call: S3Call, meta: UploadMeta, segments: tuple[Segment, ...], received: Received
+    call: S3Call, meta: UploadMeta, segments: tuple[Segment, ...], received: Received, tags: Tags
 ) -> ObjectInfo:
     checksum = received.checksum
     return ObjectInfo(
@@ -187,6 +203,7 @@ def new_object(
         "FULL_OBJECT" if checksum else None,
         None,
         meta.storage_class,
+        tags=tags,
     )
 
 
@@ -201,17 +218,18 @@ def write_headers(info: ObjectInfo, written: Written | None = None) -> dict[str,
 
 @operation("PutObject")
 async def put_object(call: S3Call) -> S3Result:
-    facts = await call.state.run_cached(authorized_bucket, call, "PutObject")
+    tags = parse_header(call.header("x-amz-tagging"))
+    facts = await call.state.run_cached(authorized_write, call, "PutObject", tags)
     check_object_acl(call, facts)
     meta = upload_meta(call)
     existed = write_conditional(call) and await call.state.run_blocking(key_exists, call)
 
     def then(segment: Segment, received: Received) -> tuple[ObjectInfo, Written]:
-        info = new_object(call, meta, (segment,), received)
+        info = new_object(call, meta, (segment,), received, tags)
         return info, commit_object(call, info, existed)
 
     def then_now(segment: Segment, received: Received) -> tuple[ObjectInfo, Written]:
-        info = new_object(call, meta, (segment,), received)
+        info = new_object(call, meta, (segment,), received, tags)
         return info, commit_object_now(call, info, existed)
 
     now_or_never = then_now if facts.versioning is None else None  # the loop writes unversioned only
@@ -231,6 +249,7 @@ class ReadPlan:
     reader: RangeReader | None
     inline: bytes | None
     version_id: str | None  # the x-amz-version-id of the answer
+    tag_count: int | None  # the x-amz-tagging-count of the answer
 
 
 def missing_key(call: S3Call, facts: BucketFacts, key: str, version: str | None = None) -> AwsError:
@@ -304,27 +323,41 @@ def _span(call: S3Call, info: ObjectInfo) -> tuple[int, int, bool]:
     return span[0], span[1], True
 
 
+def _authorized_read(
+    call: S3Call, operation_name: str, facts: BucketFacts, found: ObjectInfo | None
+) -> int | None:
+    """Authorize the read on the row it answers with (read first: its tags are the request's
+    ``s3:ExistingObjectTag/…``); the ``x-amz-tagging-count`` to answer, if any."""
+    authorize_operation(call, operation_name, facts, tags=existing_keys(found.tags) if found else None)
+    if found is None or not found.tags or not may_read_tags(call, facts, found.key, found.tags):
+        return None
+    return len(found.tags)
+
+
 def _plan(
-    call: S3Call, facts: BucketFacts, with_body: bool, found: ObjectInfo | None, on_loop: bool = False
+    call: S3Call, operation_name: str, facts: BucketFacts, found: ObjectInfo | None, on_loop: bool = False
 ) -> ReadPlan:
-    """The answer to a read of ``found`` (the key's row): for a small GET, with its bytes."""
+    """The answer to a read of ``found`` (the key's row, or the version named), authorized on it:
+    for a small GET, with its bytes."""
     version = _version(call)
+    tag_count = _authorized_read(call, operation_name, facts, found)
     if found is None:
         raise missing_key(call, facts, call.key, version)
     info = found
     if info.delete_marker:
         raise marker_error(call, facts, info, version is not None)
+    with_body = operation_name == "GetObject"
     first, last, partial = _span(call, info)
     shown = shown_version(facts, info)
     if not with_body or info.size == 0:
-        return ReadPlan(info, first, last, partial, None, b"" if with_body else None, shown)
+        return ReadPlan(info, first, last, partial, None, b"" if with_body else None, shown, tag_count)
     if on_loop and last - first + 1 > LOOP_READ_LIMIT:
         raise WouldBlock
     if last - first + 1 <= INLINE_LIMIT:
         data = call.blobs.read(info.segments, first, last)
-        return ReadPlan(info, first, last, partial, None, data, shown)
+        return ReadPlan(info, first, last, partial, None, data, shown, tag_count)
     reader = call.blobs.open_range(info.segments, first, last)
-    return ReadPlan(info, first, last, partial, reader, None, shown)
+    return ReadPlan(info, first, last, partial, reader, None, shown, tag_count)
 
 
 def _version(call: S3Call) -> str | None:
@@ -336,16 +369,16 @@ def _lookup(call: S3Call) -> ObjectInfo | None:
         return repo.read_object(connection, call.bucket, call.key, _version(call))
 
 
-def _plan_on_thread(call: S3Call, facts: BucketFacts, with_body: bool) -> ReadPlan:
+def _plan_on_thread(call: S3Call, operation_name: str, facts: BucketFacts) -> ReadPlan:
     """The read plan on a database thread; once more if a concurrent overwrite removed the files
     between row and open."""
     try:
-        return _plan(call, facts, with_body, _lookup(call))
+        return _plan(call, operation_name, facts, _lookup(call))
     except FileNotFoundError:
-        return _plan(call, facts, with_body, _lookup(call))
+        return _plan(call, operation_name, facts, _lookup(call))
 
 
-def _plan_on_loop(call: S3Call, facts: BucketFacts, with_body: bool, db: Database) -> ReadPlan | None:
+def _plan_on_loop(call: S3Call, operation_name: str, facts: BucketFacts, db: Database) -> ReadPlan | None:
     """The read plan without leaving the event loop (SQLite), or None when that could wait.
 
     The row comes from ``db.LoopReader``, which never waits (a WAL reader takes no lock a writer
@@ -358,21 +391,22 @@ def _plan_on_loop(call: S3Call, facts: BucketFacts, with_body: bool, db: Databas
     try:
         with on_event_loop():
             found = repo.read_object_now(db, call.bucket, call.key, _version(call))
-            return _plan(call, facts, with_body, found, on_loop=True)
+            return _plan(call, operation_name, facts, found, on_loop=True)
     except (WouldBlock, NeedsThread, FileNotFoundError):
         return None
 
 
-async def read_plan(call: S3Call, operation_name: str, with_body: bool) -> ReadPlan:
-    """Authorized from the caches (usually on the event loop), then the object: on the loop when
-    ``_plan_on_loop`` can, else on a database thread (always on PostgreSQL)."""
-    facts = await call.state.run_cached(authorized_bucket, call, operation_name)
+async def read_plan(call: S3Call, operation_name: str) -> ReadPlan:
+    """The bucket from the caches, then the object and its authorization (on the object's row,
+    whose tags the policies may test): on the loop when ``_plan_on_loop`` can, else on a database
+    thread (always on PostgreSQL)."""
+    facts = await call.state.run_cached(bucket_facts, call)
     db = call.state.db
     if db.loop_reader is not None:
-        plan = _plan_on_loop(call, facts, with_body, db)
+        plan = _plan_on_loop(call, operation_name, facts, db)
         if plan is not None:
             return plan
-    return await call.state.run_blocking(_plan_on_thread, call, facts, with_body)
+    return await call.state.run_blocking(_plan_on_thread, call, operation_name, facts)
 
 
 def _read_headers(call: S3Call, plan: ReadPlan) -> dict[str, str]:
@@ -388,12 +422,14 @@ def _read_headers(call: S3Call, plan: ReadPlan) -> dict[str, str]:
         headers.update(checksum_headers(info))
     if plan.version_id is not None:
         headers["x-amz-version-id"] = plan.version_id
+    if plan.tag_count is not None:
+        headers["x-amz-tagging-count"] = str(plan.tag_count)
     return headers
 
 
 @operation("GetObject")
 async def get_object(call: S3Call) -> S3Result:
-    plan = await read_plan(call, "GetObject", True)
+    plan = await read_plan(call, "GetObject")
     headers = _read_headers(call, plan)
     status = 206 if plan.partial else 200
     if plan.reader is not None:
@@ -404,6 +440,6 @@ async def get_object(call: S3Call) -> S3Result:
 
 @operation("HeadObject")
 async def head_object(call: S3Call) -> S3Result:
-    plan = await read_plan(call, "HeadObject", False)
+    plan = await read_plan(call, "HeadObject")
     headers = _read_headers(call, plan)
     return S3Result(b"", 206 if plan.partial else 200, headers=headers)

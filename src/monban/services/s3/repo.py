@@ -51,6 +51,7 @@ from sqlalchemy.orm import Session
 from monban.services.s3.access import NULL_VERSION, BucketFacts
 from monban.services.s3.errors import no_such_bucket
 from monban.services.s3.storage import Segment, dump_segments, file_ids, inline, load_segments
+from monban.services.s3.tags import Tags, dump, load
 from monban.store.db import Database, DriverStatement, WouldBlock
 from monban.store.s3_models import Bucket, MultipartUpload, S3Object, UploadPart
 
@@ -104,6 +105,8 @@ class ObjectInfo:
     delete_marker: bool = False
     seq: int = 0
 
+    tags: Tags = ()
+
 
 class Written(NamedTuple):
     """What a write did: the blob ids it left unused (to delete after the commit) and the version
@@ -136,6 +139,7 @@ class ObjectRow(NamedTuple):
     checksum_type: str | None
     parts_count: int | None
     storage_class: str
+    tags: str | None
     data: bytes | None
     version_id: str
     is_latest: bool
@@ -164,6 +168,7 @@ def object_info(row: S3Object | Row[Any] | ObjectRow) -> ObjectInfo:
         bool(row.is_latest),
         bool(row.delete_marker),
         row.seq,
+        load(row.tags),
     )
 
 
@@ -415,6 +420,7 @@ def object_values(info: ObjectInfo) -> dict[str, Any]:
         "checksum_type": info.checksum_type,
         "parts_count": info.parts_count,
         "storage_class": info.storage_class,
+        "tags": dump(info.tags),
         "data": next((s.data for s in info.segments if s.data is not None), None),
         "version_id": info.version_id,
         "is_latest": info.is_latest,

@@ -18,6 +18,7 @@ from monban.services.s3.errors import not_implemented
 # sub-resources of a bucket or object that monban does not implement (S3 would act on them)
 _UNSUPPORTED = frozenset(
     {
+        "abac",
         "accelerate",
         "analytics",
         "attributes",
@@ -40,7 +41,6 @@ _UNSUPPORTED = frozenset(
         "retention",
         "select",
         "session",
-        "tagging",
         "torrent",
         "website",
         "renameObject",
@@ -104,6 +104,7 @@ def _bucket_operation(method: str, query: dict[str, str]) -> str:
         "GET": (
             ("policy", "GetBucketPolicy"),
             ("policyStatus", "GetBucketPolicyStatus"),
+            ("tagging", "GetBucketTagging"),
             ("location", "GetBucketLocation"),
             ("uploads", "ListMultipartUploads"),
             ("acl", "GetBucketAcl"),
@@ -113,11 +114,16 @@ def _bucket_operation(method: str, query: dict[str, str]) -> str:
         ),
         "PUT": (
             ("policy", "PutBucketPolicy"),
+            ("tagging", "PutBucketTagging"),
             ("acl", "PutBucketAcl"),
             ("ownershipControls", "PutBucketOwnershipControls"),
             ("versioning", "PutBucketVersioning"),
         ),
-        "DELETE": (("policy", "DeleteBucketPolicy"), ("ownershipControls", "DeleteBucketOwnershipControls")),
+        "DELETE": (
+            ("policy", "DeleteBucketPolicy"),
+            ("tagging", "DeleteBucketTagging"),
+            ("ownershipControls", "DeleteBucketOwnershipControls"),
+        ),
         "POST": (("delete", "DeleteObjects"),),
         "HEAD": (),
     }[method]
@@ -138,9 +144,14 @@ def _bucket_operation(method: str, query: dict[str, str]) -> str:
     return default
 
 
+_OBJECT_TAGGING = {"GET": "GetObjectTagging", "PUT": "PutObjectTagging", "DELETE": "DeleteObjectTagging"}
+
+
 def _object_operation(method: str, query: dict[str, str], copy_source: bool) -> str:
     if "acl" in query and method in ("GET", "PUT"):
         return "GetObjectAcl" if method == "GET" else "PutObjectAcl"
+    if "tagging" in query and method in _OBJECT_TAGGING:
+        return _OBJECT_TAGGING[method]
     if any(name in _UNSUPPORTED_ON_OBJECTS for name in query):
         raise not_implemented()
     upload = "uploadId" in query
