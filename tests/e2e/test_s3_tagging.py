@@ -302,3 +302,44 @@ def test_the_aws_cli_tags_objects_and_buckets(server: Server) -> None:
         aws_cli(server, key, "s3api", "get-object-tagging", "--bucket", name, "--key", "tagged")
     )
     assert head["TagSet"] == [{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}]
+
+
+def _pairs(tag_set: list[dict[str, str]]) -> list[tuple[str, str]]:
+    return [(t["Key"], t["Value"]) for t in tag_set]
+
+
+def test_each_version_has_its_own_tags(server: Server) -> None:
+    """In a versioned bucket the tagging operations act on the version ``VersionId`` names (else
+    the latest), answer its ``x-amz-version-id``, and a delete marker has no tags."""
+    client = s3_client(server, root(server))
+    name = bucket(server, root(server), prefix="tagver")
+    client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    first = client.put_object(Bucket=name, Key="k", Body=b"1", Tagging="v=one")["VersionId"]
+    second = client.put_object(Bucket=name, Key="k", Body=b"2", Tagging="v=two")["VersionId"]
+    assert _tags(client, name, "k") == [("v", "two")]
+    old = client.get_object_tagging(Bucket=name, Key="k", VersionId=first)
+    assert old["VersionId"] == first and _pairs(old["TagSet"]) == [("v", "one")]
+    put = client.put_object_tagging(
+        Bucket=name, Key="k", VersionId=first, Tagging={"TagSet": [{"Key": "v", "Value": "uno"}]}
+    )
+    assert put["VersionId"] == first
+    assert _pairs(client.get_object_tagging(Bucket=name, Key="k", VersionId=first)["TagSet"]) == [
+        ("v", "uno")
+    ]
+    assert _tags(client, name, "k") == [("v", "two")]
+    assert (
+        client.head_object(Bucket=name, Key="k", VersionId=first)["ResponseMetadata"]["HTTPHeaders"][
+            "x-amz-tagging-count"
+        ]
+        == "1"
+    )
+    marker = client.delete_object(Bucket=name, Key="k")["VersionId"]
+    code, status, _message, _rest = _refused(lambda: client.get_object_tagging(Bucket=name, Key="k"))
+    assert (code, status) == ("NoSuchKey", 404)
+    code, status, _message, _rest = _refused(
+        lambda: client.get_object_tagging(Bucket=name, Key="k", VersionId=marker)
+    )
+    assert (code, status) == ("MethodNotAllowed", 405)
+    assert _pairs(client.get_object_tagging(Bucket=name, Key="k", VersionId=second)["TagSet"]) == [
+        ("v", "two")
+    ]

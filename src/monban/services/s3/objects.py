@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from monban.access.state import NeedsThread, on_event_loop
 from monban.protocol.errors import AwsError
@@ -272,12 +273,23 @@ def no_such_version(key: str, version: str) -> AwsError:
     )
 
 
-def shown_version(facts: BucketFacts, info: ObjectInfo) -> str | None:
+class Version(Protocol):
+    """What the version answers need of a version: an ``ObjectInfo`` or its table row."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def version_id(self) -> str: ...
+    @property
+    def last_modified(self) -> datetime: ...
+
+
+def shown_version(facts: BucketFacts, info: Version) -> str | None:
     """The version id an answer names: none in a bucket that never had versioning configured."""
     return info.version_id if facts.versioning is not None or info.version_id != NULL_VERSION else None
 
 
-def marker_error(call: S3Call, facts: BucketFacts, info: ObjectInfo, named: bool) -> AwsError:
+def marker_error(call: S3Call, facts: BucketFacts, info: Version, named: bool) -> AwsError:
     """A read that met a delete marker: 405 MethodNotAllowed when the marker was named by its
     version id, else 404 NoSuchKey — both with ``x-amz-delete-marker: true``."""
     headers = {"x-amz-delete-marker": "true", "x-amz-version-id": info.version_id}

@@ -15,6 +15,7 @@ monban does not offer (``?abac`` is NotImplemented).
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monban.protocol.errors import AwsError
@@ -22,7 +23,7 @@ from monban.services.s3 import repo
 from monban.services.s3.access import authorize_operation
 from monban.services.s3.body import read_document
 from monban.services.s3.call import S3Call
-from monban.services.s3.objects import bucket_facts, missing_key
+from monban.services.s3.objects import bucket_facts, marker_error, missing_key, shown_version
 from monban.services.s3.registry import S3Result, empty, operation, xml_response
 from monban.services.s3.tags import (
     BUCKET_LIMIT,
@@ -40,11 +41,21 @@ from monban.store.s3_models import Bucket, S3Object
 _Seen = tuple[str, object, str | None]  # what a write must still find: etag, last modified, tags
 
 
+def _version(call: S3Call) -> str | None:
+    return call.query.get("versionId") if call.query else None
+
+
 def target(session: Session, call: S3Call) -> S3Object | None:
-    """The object row the request names: the key's current object. A ``versionId`` can only name
-    that one today (``access.version_action`` admits ``null`` alone); this is the one function that
-    resolves the row a tagging operation reads and writes."""
-    return session.get(S3Object, (call.bucket, call.key), populate_existing=True)
+    """The object row the request names: the version ``versionId`` names, else the key's latest
+    (a delete marker too: the caller answers for it). The one function that resolves the row a
+    tagging operation reads and writes (a version's tags are its own)."""
+    version = _version(call)
+    query = select(S3Object).where(S3Object.bucket == call.bucket, S3Object.key == call.key)
+    if version is None:
+        query = query.where(S3Object.is_latest.is_(True))
+    else:
+        query = query.where(S3Object.version_id == version)
+    return session.scalars(query.execution_options(populate_existing=True)).one_or_none()
 
 
 def _seen(row: S3Object) -> _Seen:
@@ -64,13 +75,23 @@ def _authorized_object(call: S3Call, operation_name: str, new: Tags = ()) -> S3O
     keys.update(request_keys(new))
     authorize_operation(call, operation_name, facts, tags=keys)
     if row is None:
-        raise missing_key(call, facts, call.key)
+        raise missing_key(call, facts, call.key, _version(call))
+    if row.delete_marker:  # a marker has no tags (S3: 405 when named by id, 404 otherwise)
+        raise marker_error(call, facts, row, _version(call) is not None)
     return row
 
 
-def _write_tags(call: S3Call, operation_name: str, tags: Tags) -> None:
-    """Replace the object's tags with ``tags`` (none: remove them), on the object authorized."""
-    seen = _seen(_authorized_object(call, operation_name, tags))
+def _version_header(call: S3Call, row: S3Object) -> dict[str, str] | None:
+    """``x-amz-version-id`` of the version acted on, once the bucket has had versioning."""
+    shown = shown_version(bucket_facts(call), row)
+    return {"x-amz-version-id": shown} if shown is not None else None
+
+
+def _write_tags(call: S3Call, operation_name: str, tags: Tags) -> dict[str, str] | None:
+    """Replace the object's tags with ``tags`` (none: remove them), on the object authorized; the
+    answer's version header."""
+    authorized = _authorized_object(call, operation_name, tags)
+    seen = _seen(authorized)
     with call.state.write_lock, call.state.db.transaction() as session:
         repo.lock_bucket(session, call.bucket)
         row = target(session, call)
@@ -81,25 +102,26 @@ def _write_tags(call: S3Call, operation_name: str, tags: Tags) -> None:
                 "Please try again.",
             )
         row.tags = dump(tags)
+    return _version_header(call, authorized)
 
 
 @operation("PutObjectTagging")
 async def put_object_tagging(call: S3Call) -> S3Result:
     tags = parse_document(await read_document(call, MAX_DOCUMENT))
-    await call.state.run_blocking(_write_tags, call, "PutObjectTagging", tags)
-    return empty(200)
+    headers = await call.state.run_blocking(_write_tags, call, "PutObjectTagging", tags)
+    return empty(200, headers)
 
 
 @operation("GetObjectTagging")
 async def get_object_tagging(call: S3Call) -> S3Result:
     row = await call.state.run_blocking(_authorized_object, call, "GetObjectTagging")
-    return xml_response("Tagging", document(load(row.tags)))
+    return xml_response("Tagging", document(load(row.tags)), headers=_version_header(call, row))
 
 
 @operation("DeleteObjectTagging")
 async def delete_object_tagging(call: S3Call) -> S3Result:
-    await call.state.run_blocking(_write_tags, call, "DeleteObjectTagging", ())
-    return empty(204)
+    headers = await call.state.run_blocking(_write_tags, call, "DeleteObjectTagging", ())
+    return empty(204, headers)
 
 
 # --- buckets ----------------------------------------------------------------------------------
