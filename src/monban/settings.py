@@ -38,6 +38,21 @@ class Settings:
     audit_max_bytes: int = 100 * 1024 * 1024  # the audit file's size before it is rotated
     audit_files: int = 0  # rotated audit files kept; 0 (the default): no audit trail written
     audit_stdout: bool = False  # each audit record on stdout as well
+    # where object bytes live (services/s3/stores.py): "files" (the data dir), "database"
+    # (PostgreSQL chunks) or "s3://bucket/prefix" (a gateway); empty: database on PostgreSQL, else files
+    object_store: str = ""
+    object_store_endpoint: str | None = None  # the gateway's S3 endpoint URL (default: AWS's)
+    object_store_region: str = "us-east-1"  # the gateway's region (what its signatures name)
+    object_store_profile: str | None = None  # the gateway's credentials, from this profile
+
+    @property
+    def object_store_kind(self) -> str:
+        """ "files", "database" or "gateway": what ``object_store`` says, or the default."""
+        if self.object_store.startswith("s3://"):
+            return "gateway"
+        if self.object_store:
+            return self.object_store
+        return "database" if self.database.startswith("postgresql") else "files"
 
     @property
     def database(self) -> str:

@@ -34,6 +34,7 @@ class Server:
     process: subprocess.Popen[bytes]
     log: Path
     roots: dict[str, tuple[str, str]] = field(default_factory=dict)
+    database: str | None = None  # its --database URL, if it was given one
 
     def client(
         self,
@@ -102,7 +103,8 @@ def start_server(data_dir: Path, *args: str, env: dict[str, str] | None = None) 
         try:
             with urllib.request.urlopen(endpoint + "/_monban/health", timeout=1) as response:
                 if response.status == 200:
-                    return Server(endpoint, data_dir, process, log, read_roots(data_dir))
+                    database = args[args.index("--database") + 1] if "--database" in args else None
+                    return Server(endpoint, data_dir, process, log, read_roots(data_dir), database)
         except OSError:
             time.sleep(0.1)
     process.kill()

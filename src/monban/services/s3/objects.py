@@ -28,7 +28,7 @@ from monban.services.s3.metadata import UploadMeta, checksum_headers, object_hea
 from monban.services.s3.names import bucket_arn, object_arn
 from monban.services.s3.registry import S3Result, empty, operation, xml_response
 from monban.services.s3.repo import ObjectInfo
-from monban.services.s3.storage import RangeReader, Segment, file_ids
+from monban.services.s3.storage import ByteRange, Segment, file_ids
 from monban.services.s3.upload import receive
 from monban.store.db import Database, WouldBlock
 
@@ -181,7 +181,7 @@ class ReadPlan:
     first: int
     last: int
     partial: bool
-    reader: RangeReader | None
+    reader: ByteRange | None
     inline: bytes | None
 
 
