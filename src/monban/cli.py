@@ -117,7 +117,7 @@ def _object_store_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--object-store",
         type=object_store_spec,
-        default="",
+        default=None,
         metavar="WHERE",
         help="where object bytes go: 'files' (the data dir), 'database' (1 MiB chunks in PostgreSQL, "
         "read by every node) or s3://BUCKET[/PREFIX] (gateway: an S3-compatible store; credentials "
@@ -226,7 +226,7 @@ def serve(args: argparse.Namespace) -> int:
             audit_max_bytes=args.audit_max_bytes,
             audit_files=args.audit_files,
             audit_stdout=args.audit_stdout,
-            object_store=args.object_store,
+            object_store=args.object_store or "",
             object_store_endpoint=args.object_store_endpoint,
             object_store_region=args.object_store_region,
             object_store_profile=args.object_store_profile,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import configparser
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,6 +112,23 @@ def start_server(data_dir: Path, *args: str, env: dict[str, str] | None = None) 
             time.sleep(0.1)
     process.kill()
     raise RuntimeError(f"server did not start: {log.read_text()}")
+
+
+@contextlib.contextmanager
+def postgres_database(admin: str) -> Iterator[str]:
+    """A fresh PostgreSQL database on the server of ``admin`` (a URL that may create databases),
+    dropped afterwards; its SQLAlchemy URL."""
+    import psycopg
+
+    plain = admin.replace("postgresql+psycopg://", "postgresql://")
+    name = f"monban_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def run_cli(
