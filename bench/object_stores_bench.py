@@ -29,6 +29,8 @@ from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.e2e.server import drop_database
+
 from bench.common import REGION, monban, root_key
 
 MiB = 1024 * 1024
@@ -46,8 +48,7 @@ def postgres(admin: str) -> Iterator[str]:
     try:
         yield admin.rsplit("/", 1)[0] + f"/{name}"
     finally:
-        with psycopg.connect(plain, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(plain, name)
 
 
 def _client(endpoint: str, key: tuple[str, str]) -> Any:
@@ -92,7 +93,7 @@ def run(admin: str, sizes: list[int]) -> list[str]:
             with source.open("wb") as handle:
                 for _ in range(size):
                     handle.write(os.urandom(MiB))
-            rounds = 5 if size <= 64 else 3
+            rounds = 5 if size <= 64 else 2
             for label, extra in (
                 ("PostgreSQL, --object-store database", ()),
                 ("PostgreSQL, --object-store files", ("--object-store", "files")),

@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 import uuid
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,8 +128,26 @@ def postgres_database(admin: str) -> Iterator[str]:
     try:
         yield admin.rsplit("/", 1)[0] + f"/{name}"
     finally:
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(plain, name)
+
+
+def drop_database(plain: str, name: str, patience: float = 120) -> None:
+    """DROP DATABASE … WITH (FORCE), again while an autovacuum worker (the superuser's, which we
+    may not terminate) is at work on it; left, with a warning, if it still is after ``patience``
+    seconds (a throttled autovacuum of a large table can take minutes on a loaded machine)."""
+    import psycopg
+
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            with psycopg.connect(plain, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectInUse) as exc:
+            if time.monotonic() > deadline:
+                warnings.warn(f"database {name} left behind: {exc}", stacklevel=2)
+                return
+            time.sleep(1)
 
 
 def run_cli(

@@ -96,7 +96,12 @@ class ChunkStore:
             return self.engine.connect()
 
     def create(self) -> ChunkWriter:
-        return ChunkWriter(self._connect(), PREFIX + new_id())
+        connection = self._connect()
+        try:
+            return ChunkWriter(connection, PREFIX + new_id())
+        except BaseException:
+            _close(connection)
+            raise
 
     def put(self, data: bytes) -> Segment:
         writer = self.create()
