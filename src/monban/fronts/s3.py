@@ -13,6 +13,8 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope
 
@@ -57,10 +59,11 @@ RETRY_AFTER = "1"
 
 
 def unavailable(exc: Exception) -> AwsError:
-    """S3's 503 for bytes this node cannot reach now: the store down or saturated, a blob missing
-    (Amazon S3 API Reference, "List of error codes": ServiceUnavailable, "Service is unable to
-    handle request.", and SlowDown, "Please reduce your request rate.", both 503)."""
-    if isinstance(exc, Unavailable) and exc.code == "SlowDown":
+    """S3's 503 for what this node cannot reach now: object bytes (their store down or saturated,
+    a blob missing) or the database itself (a lost connection, a pool with none free) (Amazon S3
+    API Reference, "List of error codes": ServiceUnavailable, "Service is unable to handle
+    request.", and SlowDown, "Please reduce your request rate.", both 503)."""
+    if (isinstance(exc, Unavailable) and exc.code == "SlowDown") or isinstance(exc, PoolTimeout):
         return AwsError("SlowDown", "Please reduce your request rate.")
     return AwsError("ServiceUnavailable", "Service is unable to handle request.")
 
@@ -266,7 +269,7 @@ async def handle_s3(
         return error_response(error, request_id, http.method, _has_body(http))
     except ClientDisconnect:
         return Response(b"", 400)  # nobody is listening any more
-    except (Unavailable, FileNotFoundError) as exc:  # object bytes out of reach: 503, retry later
+    except (Unavailable, FileNotFoundError, OperationalError, PoolTimeout) as exc:  # 503, retry later
         log.warning("S3 %s %s: object bytes unavailable: %s", http.method, http.path, exc)
         refusal = unavailable(exc)
         _audit(state, seen, http, refusal)
