@@ -247,3 +247,40 @@ def test_bytes_a_node_cannot_reach_are_503(
         client(a).get_object(Bucket=name, Key="in-db")
     assert error_of(caught)[:2] == ("ServiceUnavailable", 503)
     assert client(a).get_object(Bucket=name, Key="in-db", Range="bytes=0-9")["Body"].read() == body(10, "db")
+
+
+def rename_database(admin: str, old: str, new: str) -> None:
+    """Rename a database, ending this role's sessions on it first (retried while one lingers)."""
+    deadline = time.monotonic() + 60
+    while True:
+        sql(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", old)
+        try:
+            sql(admin, f'ALTER DATABASE "{old}" RENAME TO "{new}"')
+            return
+        except psycopg.errors.ObjectInUse:
+            assert time.monotonic() < deadline, f"{old} stays in use"
+            time.sleep(0.5)
+
+
+def test_a_database_out_of_reach_is_503(master_key: dict[str, str], tmp_path: Path) -> None:
+    admin = os.environ.get("MONBAN_TEST_POSTGRES_URL")
+    if not admin:
+        pytest.skip("needs a PostgreSQL server: MONBAN_TEST_POSTGRES_URL")
+    with postgres_database(admin) as url:
+        node = start_server(tmp_path / "node", "--database", url, env=master_key)
+        try:
+            name = uid("nodes")
+            client(node).create_bucket(Bucket=name)
+            client(node).put_object(Bucket=name, Key="k", Body=body(2 * MiB, "k"))
+            database = url.rsplit("/", 1)[1]
+            rename_database(admin, database, database + "_away")  # the node's connections fail
+            try:
+                with pytest.raises(ClientError) as caught:
+                    client(node).get_object(Bucket=name, Key="k")
+                assert error_of(caught)[:2] == ("ServiceUnavailable", 503)
+                assert caught.value.response["ResponseMetadata"]["HTTPHeaders"]["retry-after"] == "1"
+            finally:
+                rename_database(admin, database + "_away", database)
+            assert client(node).get_object(Bucket=name, Key="k")["Body"].read() == body(2 * MiB, "k")
+        finally:
+            node.stop()
