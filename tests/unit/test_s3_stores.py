@@ -93,3 +93,13 @@ def test_chunks_are_written_whole_or_not_at_all_and_read_by_range(chunk_store: C
     chunk_store.delete([segment.blob_id])
     with pytest.raises(BlobMissing):
         chunk_store.read((segment,), 0, 10)
+
+
+def test_the_gateway_url_names_a_bucket_and_a_prefix() -> None:
+    from monban.services.s3.gateway import parse_url
+
+    assert parse_url("s3://bytes") == ("bytes", "")
+    assert parse_url("s3://bytes/a/b/") == ("bytes", "a/b/")
+    for bad in ("s3://", "s3:///p", "https://bytes", "bytes"):
+        with pytest.raises(ValueError):
+            parse_url(bad)
