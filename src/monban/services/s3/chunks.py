@@ -35,7 +35,6 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from monban.services.s3.storage import (
     DATABASE_PREFIX,
-    READ_CHUNK,
     BlobMissing,
     Piece,
     Segment,
@@ -213,7 +212,9 @@ class ChunkRange:
             raise Unavailable(f"chunk {chunk_no} of {blob_id} is shorter than recorded")
         return rows[0]
 
-    def chunks(self, size: int = READ_CHUNK) -> Iterator[bytes]:
+    def chunks(self, size: int = CHUNK) -> Iterator[bytes]:
+        """The bytes, a chunk (or ``size`` bytes) at a time: whole chunks by default, each one
+        thread hop of the response rather than four of ``READ_CHUNK``."""
         try:
             for segment, offset, length in self._parts:
                 at, end = offset, offset + length
