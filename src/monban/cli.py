@@ -48,6 +48,7 @@ def _serve_args(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="SQLAlchemy URL, e.g. postgresql+psycopg://user:pass@host/db (default: SQLite "
         "monban.db in the data dir)",
     )
+    _object_store_args(p)
     p.add_argument(
         "--workers", type=int, default=1, metavar="N", help="worker processes (default: %(default)s)"
     )
@@ -120,6 +121,52 @@ def _serve_args(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         choices=LOG_LEVELS,
         help="uvicorn's log level (default: %(default)s)",
     )
+
+
+def _object_store_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--object-store",
+        type=object_store_spec,
+        default=None,
+        metavar="WHERE",
+        help="where object bytes go: 'files' (the data dir), 'database' (1 MiB chunks in PostgreSQL, "
+        "read by every node) or s3://BUCKET[/PREFIX] (gateway: an S3-compatible store; credentials "
+        "from MONBAN_OBJECT_STORE_ACCESS_KEY_ID and MONBAN_OBJECT_STORE_SECRET_ACCESS_KEY, else "
+        "--object-store-profile, else the AWS default chain) (default: database on PostgreSQL, "
+        "else files)",
+    )
+    p.add_argument(
+        "--object-store-endpoint",
+        default=None,
+        metavar="URL",
+        help="the gateway's S3 endpoint, e.g. http://127.0.0.1:9000 (default: AWS's, for the region)",
+    )
+    p.add_argument(
+        "--object-store-region",
+        default=Settings.object_store_region,
+        metavar="REGION",
+        help="the region the gateway's signatures name (default: %(default)s)",
+    )
+    p.add_argument(
+        "--object-store-profile",
+        default=None,
+        metavar="NAME",
+        help="AWS profile of the gateway's credentials when MONBAN_OBJECT_STORE_* are not set "
+        "(default: none: the AWS default chain)",
+    )
+
+
+def object_store_spec(text: str) -> str:
+    """An --object-store value: files, database or an s3:// URL."""
+    from monban.services.s3.gateway import parse_url
+
+    if text in ("files", "database"):
+        return text
+    try:
+        parse_url(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{error}; or give files or database") from None
+    return text
 
 
 def seconds(text: str) -> float:
@@ -201,7 +248,14 @@ def serve(args: argparse.Namespace) -> int:
             audit_files=args.audit_files,
             audit_stdout=args.audit_stdout,
             imds_port=args.imds_port,
+            object_store=args.object_store or "",
+            object_store_endpoint=args.object_store_endpoint,
+            object_store_region=args.object_store_region,
+            object_store_profile=args.object_store_profile,
         )
+        if settings.object_store_kind == "database" and not settings.database.startswith("postgresql"):
+            print("monban: --object-store database needs --database postgresql…", file=sys.stderr)
+            return 2
         with serving(settings.data_dir):  # no master key rotation meanwhile (admin.py)
             try:
                 credentials, roots = boot(settings)

@@ -39,6 +39,21 @@ class Settings:
     audit_files: int = 4  # rotated audit files kept (at most 5 x audit_max_bytes); 0: no audit trail
     audit_stdout: bool = False  # each audit record on stdout as well
     imds_port: int | None = None  # instance metadata listeners: this port + each instance's ordinal
+    # where object bytes live (services/s3/stores.py): "files" (the data dir), "database"
+    # (PostgreSQL chunks) or "s3://bucket/prefix" (a gateway); empty: database on PostgreSQL, else files
+    object_store: str = ""
+    object_store_endpoint: str | None = None  # the gateway's S3 endpoint URL (default: AWS's)
+    object_store_region: str = "us-east-1"  # the gateway's region (what its signatures name)
+    object_store_profile: str | None = None  # the gateway's credentials, from this profile
+
+    @property
+    def object_store_kind(self) -> str:
+        """ "files", "database" or "gateway": what ``object_store`` says, or the default."""
+        if self.object_store.startswith("s3://"):
+            return "gateway"
+        if self.object_store:
+            return self.object_store
+        return "database" if self.database.startswith("postgresql") else "files"
 
     @property
     def database(self) -> str:

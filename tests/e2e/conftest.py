@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.server import Server, start_server
+from tests.e2e.server import Server, postgres_database, start_server
 
 BOOTSTRAP = Path(__file__).parent / "bootstrap.yaml"
 
@@ -21,18 +20,11 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
     if request.config.getoption("--backend") != "postgres":
         yield None
         return
-    import psycopg
-
     admin = os.environ.get("MONBAN_TEST_POSTGRES_URL")
     if not admin:
         pytest.fail("--backend postgres needs MONBAN_TEST_POSTGRES_URL")
-    plain = admin.replace("postgresql+psycopg://", "postgresql://")
-    name = f"monban_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield admin.rsplit("/", 1)[0] + f"/{name}"
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with postgres_database(admin) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

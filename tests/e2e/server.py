@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import configparser
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+import uuid
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +38,7 @@ class Server:
     process: subprocess.Popen[bytes]
     log: Path
     roots: dict[str, tuple[str, str]] = field(default_factory=dict)
+    database: str | None = None  # its --database URL, if it was given one
 
     def client(
         self,
@@ -102,11 +107,47 @@ def start_server(data_dir: Path, *args: str, env: dict[str, str] | None = None) 
         try:
             with urllib.request.urlopen(endpoint + "/_monban/health", timeout=1) as response:
                 if response.status == 200:
-                    return Server(endpoint, data_dir, process, log, read_roots(data_dir))
+                    database = args[args.index("--database") + 1] if "--database" in args else None
+                    return Server(endpoint, data_dir, process, log, read_roots(data_dir), database)
         except OSError:
             time.sleep(0.1)
     process.kill()
     raise RuntimeError(f"server did not start: {log.read_text()}")
+
+
+@contextlib.contextmanager
+def postgres_database(admin: str) -> Iterator[str]:
+    """A fresh PostgreSQL database on the server of ``admin`` (a URL that may create databases),
+    dropped afterwards; its SQLAlchemy URL."""
+    import psycopg
+
+    plain = admin.replace("postgresql+psycopg://", "postgresql://")
+    name = f"monban_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        drop_database(plain, name)
+
+
+def drop_database(plain: str, name: str, patience: float = 120) -> None:
+    """DROP DATABASE … WITH (FORCE), again while an autovacuum worker (the superuser's, which we
+    may not terminate) is at work on it; left, with a warning, if it still is after ``patience``
+    seconds (a throttled autovacuum of a large table can take minutes on a loaded machine)."""
+    import psycopg
+
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            with psycopg.connect(plain, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectInUse) as exc:
+            if time.monotonic() > deadline:
+                warnings.warn(f"database {name} left behind: {exc}", stacklevel=2)
+                return
+            time.sleep(1)
 
 
 def run_cli(

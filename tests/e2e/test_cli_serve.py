@@ -53,3 +53,21 @@ def test_listening_is_printed_once_the_port_accepts(tmp_path: Path) -> None:
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(30) == 0
+
+
+def test_object_store_options_are_checked_before_anything_is_written(tmp_path: Path) -> None:
+    """``--object-store`` is files, database (on PostgreSQL only) or an s3:// URL."""
+    for option, error in (
+        ("database", "monban: --object-store database needs --database postgresql…\n"),
+        ("s3://", "s3://: the URL names no bucket"),
+        ("minio://b", "minio://b: an object store URL is s3://BUCKET[/PREFIX]"),
+    ):
+        done = subprocess.run(
+            [*MONBAN, "--port", "0", "--data-dir", str(tmp_path / "data"), "--object-store", option],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 2 and error in done.stderr, done.stderr
+        assert not (tmp_path / "data").exists()

@@ -212,5 +212,42 @@ def aws_cli(server: Server, key: Key, *args: str, token: str | None = None, cwd:
     return done.stdout
 
 
-def object_files(server: Server) -> set[Path]:
-    return {p for p in (server.data_dir / "objects").rglob("*") if p.is_file()}
+@dataclass(frozen=True)
+class DatabaseBlob:
+    """A blob kept as chunk rows in a PostgreSQL server's database (``--object-store database``),
+    with the two questions the tests ask of a blob file: its bytes, and whether it is still there."""
+
+    url: str
+    blob_id: str
+
+    def _chunks(self) -> list[bytes]:
+        import psycopg
+
+        with psycopg.connect(self.url.replace("postgresql+psycopg://", "postgresql://")) as connection:
+            rows = connection.execute(
+                "SELECT data FROM s3_blob_chunks WHERE blob_id = %s ORDER BY chunk_no", (self.blob_id,)
+            ).fetchall()
+        return [bytes(row[0]) for row in rows]
+
+    def read_bytes(self) -> bytes:
+        return b"".join(self._chunks())
+
+    def exists(self) -> bool:
+        return bool(self._chunks())
+
+
+def database_blobs(url: str) -> set[DatabaseBlob]:
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as connection:
+        rows = connection.execute("SELECT DISTINCT blob_id FROM s3_blob_chunks").fetchall()
+    return {DatabaseBlob(url, str(row[0])) for row in rows}
+
+
+def object_files(server: Server) -> set[Any]:
+    """The blobs of the server's object store: files of its data dir (``Path``), and on
+    PostgreSQL the blobs in its database (``DatabaseBlob``), which read and vanish alike."""
+    found: set[Any] = {p for p in (server.data_dir / "objects").rglob("*") if p.is_file()}
+    if server.database and server.database.startswith("postgresql"):
+        found |= database_blobs(server.database)
+    return found

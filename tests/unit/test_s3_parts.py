@@ -201,7 +201,8 @@ def test_bootstrap_buckets_are_idempotent(tmp_path: Path) -> None:
         found = find_object(session, "boot-bucket", "a/b.txt")
     assert row is not None and row.account_id == "123456789012" and row.policy == policy
     assert found is not None and found.etag == f'"{hashlib.md5(b"hi").hexdigest()}"'
-    assert len([p for p in (tmp_path / "objects").rglob("*") if p.is_file()]) == 1
+    assert found.segments[0].data == b"hi"  # in its row, which every node reads
+    assert not [p for p in tmp_path.rglob("objects/**/*") if p.is_file()]
     with db.transaction() as session:
         ensure_account(session, "123456789010")
         with pytest.raises(BootstrapError):

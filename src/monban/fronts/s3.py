@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import AsyncIterator
-from functools import lru_cache
-from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope
 
@@ -46,15 +46,40 @@ from monban.services.s3.errors import from_sigv4
 from monban.services.s3.names import check_bucket_name, check_key
 from monban.services.s3.registry import OPERATIONS, S3Result
 from monban.services.s3.routing import Route, query_params, route
-from monban.services.s3.storage import BlobStore
+from monban.services.s3.storage import ObjectStore, Unavailable
+from monban.services.s3.stores import open_store
+from monban.settings import Settings
 
 log = logging.getLogger("monban.s3")
 
 
-@lru_cache(maxsize=8)
-def _blobs(data_dir: Path) -> BlobStore:
-    """The blob store of a data dir (it only knows its paths: one serves every request)."""
-    return BlobStore(data_dir)
+_STORES: dict[int, tuple[Settings, ObjectStore]] = {}  # id(settings) -> the store, see ``_blobs``
+
+
+def _blobs(settings: Settings) -> ObjectStore:
+    """The object store of this server (``services/s3/stores.py``): one serves every request. Found
+    by the settings' identity (hashing them per request would cost more than a small GET's I/O)."""
+    found = _STORES.get(id(settings))
+    if found is None or found[0] is not settings:
+        if len(_STORES) >= 8:  # tests make many servers in one process
+            _STORES.clear()
+        found = _STORES[id(settings)] = (settings, open_store(settings))
+    return found[1]
+
+
+# Seconds a client is asked to wait when object bytes cannot be reached (Retry-After): the SDKs
+# retry 503 SlowDown/ServiceUnavailable anyway, with their own back-off.
+RETRY_AFTER = "1"
+
+
+def unavailable(exc: Exception) -> AwsError:
+    """S3's 503 for what this node cannot reach now: object bytes (their store down or saturated,
+    a blob missing) or the database itself (a lost connection, a pool with none free) (Amazon S3
+    API Reference, "List of error codes": ServiceUnavailable, "Service is unable to handle
+    request.", and SlowDown, "Please reduce your request rate.", both 503)."""
+    if (isinstance(exc, Unavailable) and exc.code == "SlowDown") or isinstance(exc, PoolTimeout):
+        return AwsError("SlowDown", "Please reduce your request rate.")
+    return AwsError("ServiceUnavailable", "Service is unable to handle request.")
 
 
 def _request_id() -> str:
@@ -241,9 +266,7 @@ async def _dispatch(
     if state.throttle is not None:  # charged to the authenticated account (access/throttle.py)
         admit_s3(state.throttle, http.method, ANONYMOUS_KEY if caller.is_anonymous else caller.account)
     _check_names(where)
-    call = S3Call(
-        state, _body(receive), http, signed, caller, secret, info, where, _blobs(state.settings.data_dir)
-    )
+    call = S3Call(state, _body(receive), http, signed, caller, secret, info, where, _blobs(state.settings))
     return _render(await OPERATIONS[where.operation](call))
 
 
@@ -260,6 +283,13 @@ async def handle_s3(
         return error_response(error, request_id, http.method, _has_body(http))
     except ClientDisconnect:
         return Response(b"", 400)  # nobody is listening any more
+    except (Unavailable, FileNotFoundError, OperationalError, PoolTimeout) as exc:  # 503, retry later
+        log.warning("S3 %s %s: object bytes unavailable: %s", http.method, http.path, exc)
+        refusal = unavailable(exc)
+        _audit(state, seen, http, refusal)
+        response = error_response(refusal, request_id, http.method, _has_body(http))
+        response.headers["Retry-After"] = RETRY_AFTER
+        return response
     except Exception:  # a bug must still answer in S3's shape, and be logged
         log.exception("internal failure in S3 %s %s", http.method, http.path)
         failure = AwsError("InternalError", "We encountered an internal error. Please try again.")

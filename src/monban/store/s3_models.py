@@ -1,8 +1,9 @@
 """Tables of the S3-compatible object service: buckets, objects, multipart uploads and their parts.
 
-Object bytes live in files under ``<data dir>/objects`` named by generated ids (``blobs``) — or,
-for a small object, in its row (``data``); these rows are the only way to reach them, so an object
-is visible exactly when its row is committed.
+Object bytes live where ``blobs`` says (files under ``<data dir>/objects`` named by generated ids,
+chunks in ``s3_blob_chunks``, or objects of an S3-compatible store) — or, for a small object, in
+its row (``data``); these rows are the only way to reach them, so an object is visible exactly
+when its row is committed.
 Keys compare byte-wise (UTF-8), as S3 lists them: SQLite's BINARY collation does that, PostgreSQL
 needs the ``C`` collation.
 """
@@ -125,3 +126,15 @@ class UploadPart(Base):
     etag: Mapped[str] = mapped_column(String(64))
     last_modified: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     checksum_value: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+
+class BlobChunk(Base):
+    """One chunk of an object's bytes kept in the database (``--object-store database``, the default
+    on PostgreSQL): chunk ``chunk_no`` of blob ``blob_id`` (a ``db:`` id), ``CHUNK`` bytes but the
+    last (``services/s3/chunks.py``). On PostgreSQL ``data`` is stored EXTERNAL: out of line and
+    uncompressed, so a Range read fetches only the slices it needs."""
+
+    __tablename__ = "s3_blob_chunks"
+    blob_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    chunk_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -24,7 +24,7 @@ from monban.services.s3.metadata import DEFAULT_CONTENT_TYPE
 from monban.services.s3.names import bucket_name_ok, check_key
 from monban.services.s3.policy import bound, validate
 from monban.services.s3.repo import ObjectInfo
-from monban.services.s3.storage import BlobStore
+from monban.services.s3.storage import BlobStore, inline
 from monban.store.s3_models import Bucket
 
 DEFAULT_REGION = "us-east-1"
@@ -63,8 +63,10 @@ def _policy(session: Session, row: Bucket, document: str | None) -> None:
     row.policy = document
 
 
-def _object(session: Session, store: BlobStore, bucket: str, key: str, body: bytes) -> list[str]:
-    """Write the object unless it already holds ``body``; the blob ids it replaced."""
+def _object(session: Session, bucket: str, key: str, body: bytes) -> list[str]:
+    """Write the object unless it already holds ``body``; the blob ids it replaced. Its bytes go
+    in its row, whatever their size: the bootstrap file is applied by every node at every start,
+    and a row is what every node reads, whatever object store it was started with."""
     try:
         check_key(key)
     except AwsError as exc:
@@ -80,13 +82,7 @@ def _object(session: Session, store: BlobStore, bucket: str, key: str, body: byt
         and existing.size == len(body)
     ):
         return []
-    writer = store.create()
-    try:
-        writer.write(body)
-        segment = writer.commit()
-    except BaseException:
-        writer.discard()
-        raise
+    segment = inline(body)
     now = datetime.now(UTC).replace(microsecond=0)
     info = ObjectInfo(
         bucket,
@@ -112,8 +108,7 @@ def apply_buckets(
 ) -> None:
     """Create or update the bootstrap file's buckets of ``account_id`` inside ``session``.
 
-    Replaced blobs are removed at once; if the surrounding transaction rolls back, the new blobs
-    are merely unreferenced files.
+    Replaced blobs (files an earlier version wrote) are removed at once.
     """
     store = BlobStore(data_dir)
     replaced: list[str] = []
@@ -125,6 +120,6 @@ def apply_buckets(
         for item in entry.get("Objects") or ():
             body = item.get("Body", "")
             data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
-            replaced += _object(session, store, name, str(item["Key"]), data)
+            replaced += _object(session, name, str(item["Key"]), data)
     session.flush()
     store.delete(replaced)

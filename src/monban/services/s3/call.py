@@ -12,7 +12,7 @@ from monban import sigv4
 from monban.access.principal import Caller, RequestInfo
 from monban.access.state import AppState
 from monban.services.s3.routing import Route
-from monban.services.s3.storage import BlobStore
+from monban.services.s3.storage import ObjectStore
 from monban.store.accounts import bump_generation
 
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
@@ -35,7 +35,7 @@ class S3Call:
     secret: str | None
     info: RequestInfo
     route: Route
-    blobs: BlobStore
+    blobs: ObjectStore
 
     @property
     def bucket(self) -> str:

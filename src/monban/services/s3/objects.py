@@ -45,7 +45,7 @@ from monban.services.s3.names import bucket_arn
 from monban.services.s3.ownership import check_object_acl
 from monban.services.s3.registry import S3Result, empty, operation
 from monban.services.s3.repo import ObjectInfo, Written
-from monban.services.s3.storage import RangeReader, Segment, file_ids
+from monban.services.s3.storage import ByteRange, Segment, file_ids
 from monban.services.s3.tags import Tags, existing_keys, parse_header
 from monban.services.s3.upload import receive
 from monban.store.db import Database, WouldBlock
@@ -247,7 +247,7 @@ class ReadPlan:
     first: int
     last: int
     partial: bool
-    reader: RangeReader | None
+    reader: ByteRange | None
     inline: bytes | None
     version_id: str | None  # the x-amz-version-id of the answer
     tag_count: int | None  # the x-amz-tagging-count of the answer

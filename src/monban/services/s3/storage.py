@@ -1,4 +1,13 @@
-"""Object bytes on disk: ``<data dir>/objects/<id[:2]>/<id>``, named by generated ids only.
+"""Where object bytes live: the interface every store keeps, and the first store, files on disk
+(``<data dir>/objects/<id[:2]>/<id>``, named by generated ids only).
+
+An ``ObjectStore`` is small: ``create`` (a ``BlobSink`` written piece by piece, then committed as
+a ``Segment``, or discarded), ``put`` (a verified body in one piece), ``open_range`` (a
+``ByteRange``: an iterator over bytes ``start..end`` of an object's segments), ``read`` (a small
+span at once) and ``delete``. Three implement it: ``BlobStore`` here (the data dir),
+``chunks.ChunkStore`` (PostgreSQL) and ``gateway.GatewayStore`` (an S3-compatible endpoint);
+``stores.py`` picks them at serve time. A store that cannot reach a blob's bytes raises
+``Unavailable`` (or ``FileNotFoundError``: ``BlobMissing``), which the S3 front answers as 503.
 
 A blob is written to ``objects/tmp/<id>`` and renamed into place (``os.replace``, atomic on one
 file system) once complete and verified; the metadata row that makes it visible is committed after.
@@ -27,7 +36,7 @@ import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 _ID = re.compile(r"[0-9a-f]{32}")
 READ_CHUNK = 256 * 1024
@@ -40,6 +49,8 @@ def new_id() -> str:
 
 
 INLINE = ""  # the blob id of an inline segment: there is no file
+DATABASE_PREFIX = "db:"  # the ids of blobs in the database (``chunks.py``)
+GATEWAY_PREFIX = "s3:"  # the ids of blobs in an S3-compatible store (``gateway.py``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +65,76 @@ class Segment:
 
 def inline(data: bytes) -> Segment:
     return Segment(INLINE, len(data), data)
+
+
+class Unavailable(Exception):
+    """A store cannot be reached now (down, overloaded, refused us): S3's 503, with Retry-After.
+
+    ``code`` is ServiceUnavailable, or SlowDown when the store is merely saturated (Amazon S3 API
+    Reference, "List of error codes": both 503, both to be retried)."""
+
+    def __init__(self, message: str, code: str = "ServiceUnavailable") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class BlobMissing(FileNotFoundError):
+    """A blob's bytes are not where its id says (removed by a concurrent overwrite, or on another
+    node's disk): a read retries once with the current row, then answers 503."""
+
+
+class BlobSink(Protocol):
+    """A blob being written: ``write`` pieces, then ``commit`` (its segment) or ``discard``."""
+
+    blob_id: str
+    size: int
+
+    def write(self, data: bytes) -> None: ...
+
+    def commit(self) -> Segment: ...
+
+    def discard(self) -> None: ...
+
+
+class ByteRange(Protocol):
+    """An open byte range of an object: iterate ``chunks`` once (it closes itself at the end)."""
+
+    def chunks(self, size: int = ...) -> Iterator[bytes]: ...
+
+    def read_all(self) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+class ObjectStore(Protocol):
+    """Where object bytes live (see the module docstring); the S3 handlers know only this."""
+
+    def create(self) -> BlobSink: ...
+
+    def put(self, data: bytes) -> Segment: ...
+
+    def delete(self, blob_ids: Iterable[str]) -> None: ...
+
+    def read(self, segments: tuple[Segment, ...], start: int, end: int) -> bytes: ...
+
+    def open_range(self, segments: tuple[Segment, ...], start: int, end: int) -> ByteRange: ...
+
+
+Piece = tuple[Segment, int, int]  # a segment, the offset in it and the length to read
+
+
+def pieces(segments: Iterable[Segment], start: int, end: int) -> list[Piece]:
+    """The parts of ``segments`` that bytes ``start``..``end`` (inclusive) of their concatenation
+    cover: (segment, offset within it, length), in order, empty segments left out."""
+    out: list[Piece] = []
+    offset = 0
+    for segment in segments:
+        first, last = offset, offset + segment.size - 1
+        offset += segment.size
+        if segment.size == 0 or last < start or first > end:
+            continue
+        out.append((segment, max(start, first) - first, min(end, last) - max(start, first) + 1))
+    return out
 
 
 def file_ids(segments: Iterable[Segment]) -> tuple[str, ...]:
@@ -90,6 +171,8 @@ class BlobStore:
     def file(self, blob_id: str) -> str:
         """The file of a blob: ``objects/<id[:2]>/<id>``."""
         if not _ID.fullmatch(blob_id):  # ids are ours; anything else is a bug, never a path
+            if ":" in blob_id:  # another store's blob (``stores.py``), not configured here
+                raise BlobMissing(f"blob {blob_id} is in a store this server does not use")
             raise ValueError(f"not a blob id: {blob_id!r}")
         return f"{self._root}/{blob_id[:2]}/{blob_id}"
 
@@ -177,16 +260,15 @@ class BlobStore:
 
         Files are opened now, so a concurrent overwrite (which unlinks them) cannot break it.
         """
+        return self.open_pieces(pieces(segments, start, end))
+
+    def open_pieces(self, parts: list[Piece]) -> RangeReader:
+        """``open_range`` of the pieces ``pieces`` chose (files and inline segments)."""
         handles: list[tuple[BinaryIO | bytes, int, int]] = []
-        offset = 0
         try:
-            for segment in segments:
-                first, last = offset, offset + segment.size - 1
-                offset += segment.size
-                if segment.size == 0 or last < start or first > end:
-                    continue
+            for segment, offset, length in parts:
                 source = segment.data if segment.data is not None else self._open(segment.blob_id)
-                handles.append((source, max(start, first) - first, min(end, last) - max(start, first) + 1))
+                handles.append((source, offset, length))
         except BaseException:
             RangeReader(handles).close()
             raise

@@ -1,7 +1,8 @@
 """Receiving an object's (or a part's) bytes into a new blob, all or nothing.
 
-The body streams into ``objects/tmp`` while it is hashed and checked; only a complete, verified
-body is renamed into place (a body that came in one piece is written whole once verified, or
+The body streams into a new blob of the object store (``objects/tmp`` for files) while it is
+hashed and checked; only a complete, verified body is committed (renamed into place, or its
+chunks' transaction committed; a body that came in one piece is written whole once verified, or
 kept for its row when small), and ``then`` (the metadata commit) runs right after in the same worker
 thread. If the client disconnects, a check fails or the commit fails, the blob is removed — no
 half-written object is ever visible.
@@ -19,7 +20,7 @@ from typing import TypeVar
 from monban.protocol.numbers import NotAnInteger, parse_integer
 from monban.services.s3.body import MAX_OBJECT, BodySink, Received, check_size, stream_into
 from monban.services.s3.call import S3Call
-from monban.services.s3.storage import BlobWriter, Segment, inline
+from monban.services.s3.storage import BlobSink, Segment, inline
 from monban.store.db import WouldBlock
 
 T = TypeVar("T")
@@ -35,7 +36,7 @@ class _Target:
     def __init__(self, call: S3Call, inline_limit: int) -> None:
         self._call = call
         self._inline_limit = inline_limit
-        self.writer: BlobWriter | None = None
+        self.writer: BlobSink | None = None
         self._held: list[bytes] = []
         self._held_size = 0
 
