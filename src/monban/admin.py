@@ -171,8 +171,8 @@ def _rotate_master_key_command(args: argparse.Namespace) -> int:
             f"{data_dir / MASTER_KEY_FILE}: a new master key; {count} secret access "
             f"key{'' if count == 1 else 's'} re-sealed under it. "
             "Back it up now (the old one opens nothing any more), copy it to every node that shares the "
-            "database, then start them. Session tokens issued before no longer open (InvalidClientTokenId: "
-            "their holders get new ones), nor do encoded authorization messages"
+            "database, then start them. Session tokens issued before keep working (the session keys are "
+            "re-sealed too); encoded authorization messages issued before no longer decode"
         )
 
     return _run(args, act)

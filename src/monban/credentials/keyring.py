@@ -137,8 +137,9 @@ class KeyRing:
     """Keys derived from the master key, one per purpose."""
 
     secrets: Sealer  # long-term secret access keys at rest
-    sessions: Sealer  # session tokens
+    sessions: Sealer  # session tokens sealed before the key ring (key 0; ``store/session_keys.py``)
     messages: Sealer  # encoded authorization messages
+    session_keys: Sealer  # the key ring's session keys at rest
 
     @classmethod
     def from_master(cls, master: bytes) -> KeyRing:
@@ -146,4 +147,5 @@ class KeyRing:
             secrets=Sealer(_derive(master, b"monban secrets at rest v1")),
             sessions=Sealer(_derive(master, b"monban session tokens v1")),
             messages=Sealer(_derive(master, b"monban authorization messages v1")),
+            session_keys=Sealer(_derive(master, b"monban session keys at rest v1")),
         )

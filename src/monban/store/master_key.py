@@ -2,9 +2,9 @@
 that holds nothing sealed under another one, and rotated.
 
 What is sealed at rest under the master key: the secret of every long-term access key (root and
-IAM users), with a key derived from it (``KeyRing.secrets``). Session tokens and encoded
-authorization messages are sealed too, with other derived keys, but they live with their holders,
-not in the database.
+IAM users), with a key derived from it (``KeyRing.secrets``), and the session keys of the key ring
+(``store/session_keys.py``, with ``KeyRing.session_keys``). Session tokens and encoded authorization
+messages are sealed too, but they live with their holders, not in the database.
 
 At start (``settle``): a ``master.key`` that is missing while the database holds sealed secrets, or
 a key that does not open them, stops the start with one sentence naming the file and what to do —
@@ -20,6 +20,7 @@ the database — ``settle`` sees which at the next start and finishes or drops i
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -36,6 +37,7 @@ from monban.credentials.keyring import (
     read_master_key,
     write_master_key,
 )
+from monban.store import session_keys
 from monban.store.accounts import bump_generation
 from monban.store.datadir import DataDirBusy, exclusive
 from monban.store.db import Database
@@ -134,8 +136,10 @@ def rotate(data_dir: Path, db: Database) -> int:
 
 
 def _reseal(db: Database, old: KeyRing, new: KeyRing) -> int:
-    """Every access key's secret re-sealed from ``old`` to ``new``, in one transaction."""
+    """Every access key's secret, and every session key, re-sealed from ``old`` to ``new``, in one
+    transaction (session tokens issued before keep opening); the count of access keys."""
     with db.transaction() as session:
+        session_keys.reseal(session, old, new, datetime.now(UTC))
         rows = list(session.scalars(select(AccessKey)))
         for row in rows:
             aad = row.access_key_id.encode()
