@@ -35,7 +35,7 @@ from monban.settings import Settings
 from monban.sigv4 import SigningKeyCache
 from monban.store.accounts import read_generation
 from monban.store.audit_log import AuditLog, audit_dir
-from monban.store.db import Database
+from monban.store.db import Database, DatabaseUnavailable
 from monban.store.models import Account, RevokedSession
 from monban.store.session_keys import SessionKeySet, load_session_keys
 
@@ -124,6 +124,9 @@ class Refreshing(Generic[V]):
 
     One thread reloads while the others wait for it (not one reload per waiting thread); a load
     that overlapped an ``invalidate`` is kept but not trusted, so a writer's next read reloads.
+    While the database is unavailable the value last read is served for another ``ttl`` at a time
+    (nothing can change in a database that cannot be written): requests the caches answer go on
+    being served, and the next load after that tries the database again.
     """
 
     def __init__(self, ttl: float, load: Callable[[], V]) -> None:
@@ -148,7 +151,14 @@ class Refreshing(Generic[V]):
             value = self._fresh()  # another thread may have reloaded it meanwhile
             if value is None:
                 epoch, started = self._epoch, time.monotonic()
-                value = self._load()
+                try:
+                    value = self._load()
+                except DatabaseUnavailable:
+                    if self._value is None:
+                        raise
+                    log.warning("database unavailable: serving what was last read from it")
+                    self._at = started  # try again in ttl seconds, not on every request
+                    return self._value
                 self._value = value
                 self._at = started if epoch == self._epoch else 0.0
         return value

@@ -96,6 +96,22 @@ def settle(data_dir: Path, db: Database) -> KeyRing:
     return KeyRing.from_master(master)
 
 
+def existing_key_ring(data_dir: Path, db: Database) -> KeyRing:
+    """The key ring of a data dir whose master key exists and opens the database's secrets (an
+    operator command never makes one): MasterKeyError otherwise."""
+    master = read_master_key(data_dir)
+    if master is None:
+        raise MasterKeyError(
+            f"no master key: set {MASTER_KEY_ENV} or give the data dir holding {MASTER_KEY_FILE}"
+        )
+    if not _opens(master, _sample(db)):
+        raise MasterKeyError(
+            f"{master_key_source(data_dir)} is not the master key that sealed the secrets in {_where(db)}: "
+            f"{RESTORE}"
+        )
+    return KeyRing.from_master(master)
+
+
 def _finish_rotation(data_dir: Path, sample: Sample | None) -> None:
     """A ``master.key.next`` left by a rotation cut short: it becomes ``master.key`` if the
     database's secrets are sealed under it (the rotation committed), else it is dropped."""
