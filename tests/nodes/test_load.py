@@ -33,10 +33,10 @@ PG_CLUSTER = ("15", "main")
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 20}, s3={"addressing_style": "path"})
 
 
-def trust(account: str) -> str:
+def trust(user_arn: str) -> str:
     statement = {
         "Effect": "Allow",
-        "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+        "Principal": {"AWS": user_arn},
         "Action": "sts:AssumeRole",
     }
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
@@ -92,14 +92,22 @@ def restart_postgres() -> None:
 Session = tuple[str, str, str]  # access key id, secret, token
 
 
-def one_round(
-    traffic: Traffic, nodes: list[Server], index: int, n: int, role_arn: str, bucket: str
-) -> Session:
+@dataclass(frozen=True)
+class Setup:
+    role_arn: str
+    bucket: str
+    caller: tuple[str, str]  # an IAM user the role trusts (a root may not assume roles)
+
+
+def one_round(traffic: Traffic, nodes: list[Server], index: int, n: int, setup: Setup) -> Session:
     """AssumeRole on one node, S3 with the session on the next two, an IAM write on the first;
     returns the session."""
     root = nodes[0].roots[next(iter(nodes[0].roots))]
+    role_arn, bucket = setup.role_arn, setup.bucket
     here, there, third = nodes[index % 3], nodes[(index + 1) % 3], nodes[(index + 2) % 3]
-    creds = client(traffic, here, "sts", root).assume_role(RoleArn=role_arn, RoleSessionName=f"w{index}")
+    creds = client(traffic, here, "sts", setup.caller).assume_role(
+        RoleArn=role_arn, RoleSessionName=f"w{index}"
+    )
     c = creds["Credentials"]
     session = (c["AccessKeyId"], c["SecretAccessKey"])
     key, body = f"w{index}/{n}", os.urandom(1024 + n)
@@ -116,13 +124,13 @@ def one_round(
 
 
 def worker(
-    traffic: Traffic, nodes: list[Server], index: int, role_arn: str, bucket: str, restarted: threading.Event
+    traffic: Traffic, nodes: list[Server], index: int, setup: Setup, restarted: threading.Event
 ) -> None:
     n, after = 0, 0
     try:
         while after < ROUNDS_AFTER:
             done_after_restart = restarted.is_set()
-            one_round(traffic, nodes, index, n, role_arn, bucket)
+            one_round(traffic, nodes, index, n, setup)
             n += 1
             after += done_after_restart
     except Exception as error:  # reported by the test
@@ -135,20 +143,18 @@ def test_three_nodes_under_load_through_a_key_rotation_and_a_database_restart(cl
         pytest.skip("restarting PostgreSQL needs pg_ctlcluster, as root")
     nodes, traffic = cluster.nodes, Traffic()
     root = nodes[0].roots[next(iter(nodes[0].roots))]
-    account = next(iter(nodes[0].roots))
     iam = client(traffic, nodes[0], "iam", root)
-    role_arn = iam.create_role(RoleName="loader", AssumeRolePolicyDocument=trust(account))["Role"]["Arn"]
+    user_arn = iam.create_user(UserName="caller")["User"]["Arn"]
+    key = iam.create_access_key(UserName="caller")["AccessKey"]
+    role_arn = iam.create_role(RoleName="loader", AssumeRolePolicyDocument=trust(user_arn))["Role"]["Arn"]
     iam.put_role_policy(RoleName="loader", PolicyName="s3", PolicyDocument=allow_s3())
-    bucket = "load-bucket"
-    client(traffic, nodes[1], "s3", root).create_bucket(Bucket=bucket)
-    before = one_round(traffic, nodes, 9, 0, role_arn, bucket)
+    setup = Setup(role_arn, "load-bucket", (key["AccessKeyId"], key["SecretAccessKey"]))
+    client(traffic, nodes[1], "s3", root).create_bucket(Bucket=setup.bucket)
+    before = one_round(traffic, nodes, 9, 0, setup)
     assert before[2].startswith(TOKEN_PREFIX)  # key 0 until the first rotation
 
     restarted = threading.Event()
-    threads = [
-        threading.Thread(target=worker, args=(traffic, nodes, i, role_arn, bucket, restarted))
-        for i in range(3)
-    ]
+    threads = [threading.Thread(target=worker, args=(traffic, nodes, i, setup, restarted)) for i in range(3)]
     for thread in threads:
         thread.start()
     rotated = run_cli(nodes[2].data_dir, "keys", "rotate", "--database", cluster.database, env=cluster.env)
@@ -162,9 +168,9 @@ def test_three_nodes_under_load_through_a_key_rotation_and_a_database_restart(cl
     assert all(status < 500 or status == 503 for status in traffic.statuses), sorted(set(traffic.statuses))
 
     time.sleep(CACHE_SECONDS + 0.5)  # past the bound: every node has re-read the generation
-    check_everything_is_everywhere(traffic, nodes, bucket)
-    check_sessions_across_the_rotation(traffic, nodes, role_arn, bucket, before)
-    check_a_change_is_enforced_everywhere(traffic, nodes, role_arn, bucket)
+    check_everything_is_everywhere(traffic, nodes, setup.bucket)
+    check_sessions_across_the_rotation(traffic, nodes, setup, before)
+    check_a_change_is_enforced_everywhere(traffic, nodes, setup)
 
 
 def check_everything_is_everywhere(traffic: Traffic, nodes: list[Server], bucket: str) -> None:
@@ -180,29 +186,26 @@ def check_everything_is_everywhere(traffic: Traffic, nodes: list[Server], bucket
 
 
 def check_sessions_across_the_rotation(
-    traffic: Traffic, nodes: list[Server], role_arn: str, bucket: str, before: Session
+    traffic: Traffic, nodes: list[Server], setup: Setup, before: Session
 ) -> None:
     """Every node seals with key 1 now, and opens what key 0 sealed before the rotation."""
     for index, node in enumerate(nodes):
-        after = one_round(traffic, nodes, index, 1000, role_arn, bucket)  # issued here, used on the others
+        after = one_round(traffic, nodes, index, 1000, setup)  # issued here, used on the others
         assert after[2].startswith(KEYED_PREFIX)
         old = client(traffic, node, "s3", before[:2], before[2])
-        assert old.get_object(Bucket=bucket, Key="w9/0")["Body"].read() == traffic.objects["w9/0"]
+        assert old.get_object(Bucket=setup.bucket, Key="w9/0")["Body"].read() == traffic.objects["w9/0"]
 
 
-def check_a_change_is_enforced_everywhere(
-    traffic: Traffic, nodes: list[Server], role_arn: str, bucket: str
-) -> None:
+def check_a_change_is_enforced_everywhere(traffic: Traffic, nodes: list[Server], setup: Setup) -> None:
+    """A Deny put on one node refuses the role's sessions on every node once the bound passed."""
     root = nodes[0].roots[next(iter(nodes[0].roots))]
     sessions = []
     for node in nodes:
-        c = client(traffic, node, "sts", root).assume_role(RoleArn=role_arn, RoleSessionName="deny")[
-            "Credentials"
-        ]
-        sessions.append(
-            client(traffic, node, "s3", (c["AccessKeyId"], c["SecretAccessKey"]), c["SessionToken"])
-        )
-        sessions[-1].head_bucket(Bucket=bucket)  # allowed, and cached on that node
+        sts = client(traffic, node, "sts", setup.caller)
+        c = sts.assume_role(RoleArn=setup.role_arn, RoleSessionName="deny")["Credentials"]
+        s3 = client(traffic, node, "s3", (c["AccessKeyId"], c["SecretAccessKey"]), c["SessionToken"])
+        s3.head_bucket(Bucket=setup.bucket)  # allowed, and cached on that node
+        sessions.append(s3)
     deny = json.dumps(
         {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]}
     )
@@ -212,5 +215,5 @@ def check_a_change_is_enforced_everywhere(
     time.sleep(CACHE_SECONDS + 0.5)  # the bound: each node re-reads the generation on its next request
     for s3 in sessions:
         with pytest.raises(ClientError) as caught:
-            s3.get_object(Bucket=bucket, Key="w9/0")
+            s3.get_object(Bucket=setup.bucket, Key="w9/0")
         assert caught.value.response["Error"]["Code"] == "AccessDenied"
