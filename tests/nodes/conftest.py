@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import base64
+import fcntl
 import os
 import secrets
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,7 +44,15 @@ def postgres_database() -> Iterator[str]:
 
 
 @pytest.fixture
-def cluster(tmp_path: Path, postgres_database: str) -> Iterator[Cluster]:
+def one_cluster_at_a_time() -> Iterator[None]:
+    """The tests here run one at a time, whatever pytest-xdist's workers: one restarts PostgreSQL."""
+    with (Path(tempfile.gettempdir()) / "monban-nodes-tests.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, one_cluster_at_a_time: None, postgres_database: str) -> Iterator[Cluster]:
     env = {"MONBAN_MASTER_KEY": base64.b64encode(secrets.token_bytes(32)).decode()}
     nodes: list[Server] = []
     try:
