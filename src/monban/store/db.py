@@ -32,7 +32,7 @@ from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Dialect, Engine, create_engine, event, exc, make_url
+from sqlalchemy import Connection, Dialect, Engine, create_engine, event, exc, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
@@ -536,6 +536,13 @@ class Database:
         that means the database cannot answer now raises DatabaseUnavailable."""
         with unavailable_as_such(), self._sessions.begin() as session:
             yield session
+
+    @contextmanager
+    def connection(self, *, begin: bool = False) -> Iterator[Connection]:
+        """A Core connection (``begin``: in one transaction, committed when the block ends), with
+        ``transaction``'s DatabaseUnavailable for an error that means "not now"."""
+        with unavailable_as_such(), self.engine.begin() if begin else self.engine.connect() as connection:
+            yield connection
 
     def checkpoint(self) -> None:
         """Copy the WAL's committed pages into the database file, without waiting for readers or

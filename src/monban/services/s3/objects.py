@@ -242,7 +242,7 @@ def _plan(
 
 
 def _lookup(call: S3Call) -> ObjectInfo | None:
-    with call.state.db.engine.connect() as connection:
+    with call.state.db.connection() as connection:
         return repo.read_object(connection, call.bucket, call.key)
 
 

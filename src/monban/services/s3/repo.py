@@ -242,7 +242,7 @@ def put_object_row(
     ``check`` see it (conditional writes raise there), write ``info`` over it; the blob ids it no
     longer uses (to delete after the commit)."""
     if db.sqlite_file is None:
-        with db.engine.begin() as connection:
+        with db.connection(begin=True) as connection:
             lock_bucket_row(connection, info.bucket)
             existing = read_object(connection, info.bucket, info.key)
             check(existing)
