@@ -104,10 +104,11 @@ def database_footprint(data_dir: Path) -> tuple[int, int]:
 def library_sessions(data_dir: Path, role_arn: str, count: int) -> float:
     """Mint ``count`` role sessions with the same code AssumeRole uses; returns seconds taken."""
     from monban.credentials.keyring import KeyRing, load_master_key
+    from monban.credentials.session import TokenKey
     from monban.services.sts.issue import RoleSessionSpec, find_role, role_session
     from monban.store.db import Database, sqlite_url
 
-    keyring = KeyRing.from_master(load_master_key(data_dir))
+    key = TokenKey(0, KeyRing.from_master(load_master_key(data_dir)).sessions)  # no rotation yet: key 0
     db = Database(sqlite_url(data_dir))
     with db.transaction() as session:
         role = find_role(session, role_arn)
@@ -116,7 +117,7 @@ def library_sessions(data_dir: Path, role_arn: str, count: int) -> float:
     start = time.perf_counter()
     for n in range(count):
         role_session(
-            keyring, role, RoleSessionSpec(session_name=f"s{n}", issued_at=int(time.time()), duration=3600)
+            key, role, RoleSessionSpec(session_name=f"s{n}", issued_at=int(time.time()), duration=3600)
         )
     return time.perf_counter() - start
 

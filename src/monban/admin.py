@@ -1,5 +1,6 @@
-"""Operator commands that work on a data dir's database directly: revoking sessions, and rotating
-the master key (``monban rotate-master-key``, see ``store/master_key.py``).
+"""Operator commands that work on a data dir's database directly: revoking sessions, rotating the
+master key (``monban rotate-master-key``, see ``store/master_key.py``) and the session keys
+(``monban keys rotate``, see ``store/session_keys.py``: running servers need no restart).
 
 Two ways, as the README documents ("Revoking sessions"):
 
@@ -30,10 +31,11 @@ from sqlalchemy.orm import Session
 
 from monban.credentials.keyring import MASTER_KEY_FILE, MasterKeyError
 from monban.settings import Settings, default_data_dir
+from monban.store import session_keys
 from monban.store.accounts import bump_generation
 from monban.store.datadir import make_private
 from monban.store.db import Database, sqlite_file
-from monban.store.master_key import rotate
+from monban.store.master_key import existing_key_ring, rotate
 from monban.store.models import InlinePolicy, RevokedSession, Role
 
 REVOKE_POLICY_NAME = "AWSRevokeOlderSessions"
@@ -95,6 +97,7 @@ def revoke_role_sessions(db: Database, role: str, account: str | None, now: date
     """Attach (or refresh) AWSRevokeOlderSessions on the role; returns its ARN and the cut-off."""
     cutoff = _cutoff(now)
     with db.transaction() as session:
+        bump_generation(session)  # first: ordered after every other IAM writer (QueryCall.write)
         row = find_role(session, role, account)
         query = select(InlinePolicy).where(
             InlinePolicy.entity_type == "role",
@@ -108,7 +111,6 @@ def revoke_role_sessions(db: Database, role: str, account: str | None, now: date
             )
             session.add(policy)
         policy.document = revoke_policy(cutoff)
-        bump_generation(session)
         return row.arn, cutoff
 
 
@@ -171,8 +173,31 @@ def _rotate_master_key_command(args: argparse.Namespace) -> int:
             f"{data_dir / MASTER_KEY_FILE}: a new master key; {count} secret access "
             f"key{'' if count == 1 else 's'} re-sealed under it. "
             "Back it up now (the old one opens nothing any more), copy it to every node that shares the "
-            "database, then start them. Session tokens issued before no longer open (InvalidClientTokenId: "
-            "their holders get new ones), nor do encoded authorization messages"
+            "database, then start them. Session tokens issued before keep working (the session keys are "
+            "re-sealed too); encoded authorization messages issued before no longer decode"
+        )
+
+    return _run(args, act)
+
+
+def rotate_session_keys(db: Database, data_dir: Path, now: datetime) -> session_keys.Rotation:
+    """A new session key for the ring (the database migrated first: servers may not have yet)."""
+    keyring = existing_key_ring(data_dir, db)
+    db.migrate()
+    with db.transaction() as session:
+        return session_keys.rotate(session, keyring, now)
+
+
+def _keys_rotate_command(args: argparse.Namespace) -> int:
+    data_dir = args.data_dir or default_data_dir()
+
+    def act(db: Database) -> str:
+        done = rotate_session_keys(db, data_dir, datetime.now(UTC))
+        deleted = ", ".join(map(str, done.deleted)) or "none"
+        return (
+            f"session key {done.current} seals new sessions (every server within 1 s); key {done.retired} "
+            f"retired: its sessions stay valid until they expire; keys deleted (retired over "
+            f"{session_keys.RETIRED_KEY_LIFETIME.total_seconds() / 3600:.0f} h ago): {deleted}"
         )
 
     return _run(args, act)
@@ -216,8 +241,20 @@ def add_admin_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         help="replace the master key and re-seal every secret under the new one (servers stopped)",
     )
     _database_args(rotate_key)
+    keys = sub.add_parser("keys", help="the session-key ring (keys that seal session tokens)")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="COMMAND")
+    keys_rotate = keys_sub.add_parser(
+        "rotate",
+        help="seal new sessions with a new key; earlier sessions stay valid until they expire",
+        description="Add a new session key and retire the current one: every server sharing the "
+        "database seals new session tokens with it within 1 s, without a restart; tokens sealed before "
+        "keep working until they expire. Keys retired more than 37 hours ago (the longest session, 36 h, "
+        "and a margin) are deleted.",
+    )
+    _database_args(keys_rotate)
     return {
         "revoke-role-sessions": _revoke_role_command,
         "revoke-session": _revoke_session_command,
         "rotate-master-key": _rotate_master_key_command,
+        "keys": _keys_rotate_command,
     }

@@ -26,6 +26,7 @@ def test_every_subcommand_has_a_handler_and_a_summary() -> None:
             "revoke-role-sessions",
             "revoke-session",
             "rotate-master-key",
+            "keys",
             "oidc",
             "audit",
         }

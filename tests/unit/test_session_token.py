@@ -10,18 +10,24 @@ from dataclasses import MISSING, fields
 import pytest
 
 from monban.credentials import ids
-from monban.credentials.keyring import NONCE_BYTES, KeyRing
+from monban.credentials.keyring import NONCE_BYTES, KeyRing, Sealer
 from monban.credentials.session import (
+    KEYED_PREFIX,
+    TOKEN_PREFIX,
     InvalidSessionToken,
     SessionClaims,
+    TokenKey,
     _to_json,
     account_of_access_key_id,
     open_token,
     seal_token,
     session_access_key_id,
+    token_key_id,
 )
 
 RING = KeyRing.from_master(secrets.token_bytes(32))
+KEY = TokenKey(0, RING.sessions)
+KEY0 = {0: RING.sessions}  # the key ring of a database without rows: key 0 alone
 
 
 def claims(**changes: object) -> SessionClaims:
@@ -76,43 +82,78 @@ def test_an_account_must_be_twelve_digits() -> None:
 
 def test_round_trip_keeps_every_claim() -> None:
     original = claims(policy_arns=("arn:aws:iam::aws:policy/ReadOnlyAccess",), session_policy="{}")
-    token = seal_token(original, RING.sessions)
-    assert open_token(token, original.access_key_id, RING.sessions) == original
+    token = seal_token(original, KEY)
+    assert open_token(token, original.access_key_id, KEY0.get) == original
 
 
 def test_token_is_bound_to_its_key_id() -> None:
     original = claims()
-    token = seal_token(original, RING.sessions)
+    token = seal_token(original, KEY)
     with pytest.raises(InvalidSessionToken):
-        open_token(token, session_access_key_id("123456789010"), RING.sessions)
+        open_token(token, session_access_key_id("123456789010"), KEY0.get)
 
 
 def test_one_flipped_byte_anywhere_is_refused() -> None:
     original = claims()
-    token = seal_token(original, RING.sessions)
+    token = seal_token(original, KEY)
     prefix, body = token[:12], bytearray(base64.b64decode(token[12:]))
     for index in (0, 12, len(body) // 2, len(body) - 1):
         flipped = bytearray(body)
         flipped[index] ^= 0x01
         tampered = prefix + base64.b64encode(bytes(flipped)).decode()
         with pytest.raises(InvalidSessionToken):
-            open_token(tampered, original.access_key_id, RING.sessions)
+            open_token(tampered, original.access_key_id, KEY0.get)
 
 
 def test_another_master_key_cannot_open_it() -> None:
     original = claims()
-    token = seal_token(original, RING.sessions)
+    token = seal_token(original, KEY)
     other = KeyRing.from_master(secrets.token_bytes(32))
     with pytest.raises(InvalidSessionToken):
-        open_token(token, original.access_key_id, other.sessions)
+        open_token(token, original.access_key_id, {0: other.sessions}.get)
+
+
+def test_a_token_names_its_key_and_opens_only_with_it() -> None:
+    original = claims()
+    seven = Sealer(secrets.token_bytes(32))
+    token = seal_token(original, TokenKey(7, seven))
+    assert token.startswith(KEYED_PREFIX) and not token.startswith(TOKEN_PREFIX)
+    assert token_key_id(token)[0] == 7
+    assert open_token(token, original.access_key_id, {7: seven}.get) == original
+    with pytest.raises(InvalidSessionToken):  # the ring no longer has it
+        open_token(token, original.access_key_id, KEY0.get)
+    with pytest.raises(InvalidSessionToken):  # another key under its id
+        open_token(token, original.access_key_id, {7: RING.sessions}.get)
+    renamed = (
+        KEYED_PREFIX
+        + base64.b64encode((0).to_bytes(4, "big") + base64.b64decode(token[len(KEYED_PREFIX) :])[4:]).decode()
+    )
+    with pytest.raises(InvalidSessionToken):  # its id changed to one whose key did not seal it
+        open_token(renamed, original.access_key_id, {0: RING.sessions, 7: seven}.get)
+
+
+def test_key_zero_tokens_keep_the_shape_issued_before_the_ring() -> None:
+    token = seal_token(claims(), KEY)
+    assert token.startswith(TOKEN_PREFIX)
+    assert token_key_id(token)[0] == 0
 
 
 @pytest.mark.parametrize(
-    "junk", ["", "IQoJbW9uYmFu", "IQoJbW9uYmFu!!!", "x" * 100, "IQoJbW9uYmFu" + "A" * 9000]
+    "junk",
+    [
+        "",
+        "IQoJbW9uYmFu",
+        "IQoJbW9uYmFu!!!",
+        "x" * 100,
+        "IQoJbW9uYmFu" + "A" * 9000,
+        "IQoKbW9uYmFu",
+        "IQoKbW9uYmFuAAA=",
+        "IQoKbW9uYmFu" + "A" * 64,
+    ],
 )
 def test_garbage_tokens_are_refused(junk: str) -> None:
     with pytest.raises(InvalidSessionToken):
-        open_token(junk, "ASIAAAAAAAAAAAAAAAAA", RING.sessions)
+        open_token(junk, "ASIAAAAAAAAAAAAAAAAA", KEY0.get)
 
 
 # The token's JSON is written out field by field (for speed): it must stay what the generic
@@ -156,12 +197,12 @@ def test_the_sample_sets_every_field() -> None:
 )
 def test_token_json_is_the_generic_encoding(sample: SessionClaims) -> None:
     assert _to_json(sample) == _generic_json(sample)
-    assert open_token(seal_token(sample, RING.sessions), sample.access_key_id, RING.sessions) == sample
+    assert open_token(seal_token(sample, KEY), sample.access_key_id, KEY0.get) == sample
 
 
 def test_zero_epochs_survive_the_round_trip() -> None:
     sample = claims(issued_at=0, mfa_authenticated_at=0)
-    assert open_token(seal_token(sample, RING.sessions), sample.access_key_id, RING.sessions) == sample
+    assert open_token(seal_token(sample, KEY), sample.access_key_id, KEY0.get) == sample
 
 
 def _b32_key_id(account: str, random: bytes) -> str:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 
 from monban.credentials.keyring import KeyRing
-from monban.credentials.session import SessionClaims, account_of_access_key_id, open_token
+from monban.credentials.session import SessionClaims, TokenKey, account_of_access_key_id, open_token
 from monban.protocol.errors import AwsError
 from monban.protocol.query import QueryParams
 from monban.protocol.xml import STS_NS, query_response
@@ -32,6 +32,7 @@ from tests.unit.test_sts_rules import role_claims
 
 ARN = "arn:aws:iam::123456789010:role/read-only"
 RING = KeyRing.from_master(secrets.token_bytes(32))
+KEY0 = {0: RING.sessions}  # the key ring of a database without rows: key 0 alone
 
 PARAMS = [
     {"RoleArn": ARN, "RoleSessionName": "s1"},
@@ -100,9 +101,9 @@ def _record() -> RoleRecord:
 
 
 def test_minted_sessions_open_and_render() -> None:
-    issued = role_session(RING, _record(), RoleSessionSpec("s", 1_700_000_000, 900))
-    assert open_token(issued.token, issued.claims.access_key_id, RING.sessions) == issued.claims
+    issued = role_session(TokenKey(0, RING.sessions), _record(), RoleSessionSpec("s", 1_700_000_000, 900))
+    assert open_token(issued.token, issued.claims.access_key_id, KEY0.get) == issued.claims
     assert issued.credentials()["Expiration"] == "2023-11-14T22:28:20Z"
-    again = issue(RING, issued.claims)
+    again = issue(TokenKey(0, RING.sessions), issued.claims)
     assert isinstance(again, Issued) and again.claims.access_key_id != issued.claims.access_key_id
-    assert open_token(again.token, again.claims.access_key_id, RING.sessions) == again.claims
+    assert open_token(again.token, again.claims.access_key_id, KEY0.get) == again.claims

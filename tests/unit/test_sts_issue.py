@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Mapping
 
 from monban.credentials.keyring import KeyRing
-from monban.credentials.session import account_of_access_key_id, open_token
+from monban.credentials.session import TokenKey, account_of_access_key_id, open_token
 from monban.services.sts.issue import (
     RoleRecord,
     RoleSessionSpec,
@@ -18,6 +18,7 @@ from monban.services.sts.issue import (
 from monban.services.sts.session_rules import inherited
 
 RING = KeyRing.from_master(secrets.token_bytes(32))
+KEY0 = {0: RING.sessions}  # the key ring of a database without rows: key 0 alone
 
 
 def role(trust: Mapping[str, object]) -> RoleRecord:
@@ -51,8 +52,8 @@ def test_instance_profile_session() -> None:
     spec = RoleSessionSpec(
         session_name="i-0123456789abcdef0", issued_at=1_000, duration=21600, instance_profile=True
     )
-    issued = role_session(RING, record, spec)
-    claims = open_token(issued.token, issued.claims.access_key_id, RING.sessions)
+    issued = role_session(TokenKey(0, RING.sessions), record, spec)
+    claims = open_token(issued.token, issued.claims.access_key_id, KEY0.get)
     assert claims == issued.claims and claims.expires_at == 22_600
     assert account_of_access_key_id(claims.access_key_id) == "123456789010"
     assert assumed_role_user(claims) == {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 
 from monban.credentials.keyring import KeyRing
+from monban.credentials.session import TokenKey
 from monban.services.imds.tokens import issue_token, token_valid
 from monban.services.sts.issue import Issued, RoleRecord
 from monban.services.sts.service_session import (
@@ -47,7 +48,11 @@ def test_the_same_set_until_the_margin() -> None:
     )
 
     def issue(now: int) -> Issued | Refused:
-        return cache.get("k", now, lambda: issue_for_service(RING, ROLE, request, cache.lifetime, now))
+        return cache.get(
+            "k",
+            now,
+            lambda: issue_for_service(TokenKey(0, RING.sessions), ROLE, request, cache.lifetime, now),
+        )
 
     first = issue(0)
     assert isinstance(first, Issued) and first.claims.extra == {"ec2:RoleDelivery": "2.0"}
@@ -59,5 +64,5 @@ def test_the_same_set_until_the_margin() -> None:
 
 def test_a_service_the_trust_policy_does_not_name_is_refused() -> None:
     request = ServiceRequest(ROLE.arn, "ecs-tasks.amazonaws.com", "task")
-    refused = issue_for_service(RING, ROLE, request, Lifetime(3600, 900), 0)
+    refused = issue_for_service(TokenKey(0, RING.sessions), ROLE, request, Lifetime(3600, 900), 0)
     assert isinstance(refused, Refused) and "ecs-tasks.amazonaws.com" in refused.reason

@@ -127,7 +127,7 @@ def _opened(state: AppState, token: str, akid: str) -> OpenedToken:
     every request by the caller of this."""
     opened = state.session_tokens.get((akid, token))
     if opened is None:
-        opened = OpenedToken(open_token(token, akid, state.keyring.sessions))
+        opened = OpenedToken(open_token(token, akid, state.opening_key))
         state.session_tokens.put((akid, token), opened)
     return opened
 

@@ -30,13 +30,15 @@ from sqlalchemy import select
 from monban.access.audit import AuditCall, audit_facts
 from monban.access.principal import OpenedToken
 from monban.access.throttle import throttle_from
-from monban.credentials.keyring import KeyRing
+from monban.credentials.keyring import KeyRing, Sealer
+from monban.credentials.session import TokenKey
 from monban.settings import Settings
 from monban.sigv4 import SigningKeyCache
 from monban.store.accounts import read_generation
 from monban.store.audit_log import AuditLog, audit_dir
-from monban.store.db import Database
+from monban.store.db import Database, DatabaseUnavailable
 from monban.store.models import Account, RevokedSession
+from monban.store.session_keys import SessionKeySet, load_session_keys
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -123,6 +125,9 @@ class Refreshing(Generic[V]):
 
     One thread reloads while the others wait for it (not one reload per waiting thread); a load
     that overlapped an ``invalidate`` is kept but not trusted, so a writer's next read reloads.
+    While the database is unavailable the value last read is served for another ``ttl`` at a time
+    (nothing can change in a database that cannot be written): requests the caches answer go on
+    being served, and the next load after that tries the database again.
     """
 
     def __init__(self, ttl: float, load: Callable[[], V]) -> None:
@@ -147,7 +152,14 @@ class Refreshing(Generic[V]):
             value = self._fresh()  # another thread may have reloaded it meanwhile
             if value is None:
                 epoch, started = self._epoch, time.monotonic()
-                value = self._load()
+                try:
+                    value = self._load()
+                except DatabaseUnavailable:
+                    if self._value is None:
+                        raise
+                    log.warning("database unavailable: serving what was last read from it")
+                    self._at = started  # try again in ttl seconds, not on every request
+                    return self._value
                 self._value = value
                 self._at = started if epoch == self._epoch else 0.0
         return value
@@ -184,6 +196,8 @@ class AppState:
         self.entity_cache: LruCache[tuple[object, ...], object] = LruCache(10_000)
         self.session_tokens: LruCache[tuple[str, str], OpenedToken] = LruCache(2048)
         self.signing_keys = SigningKeyCache()
+        self._session_keys: tuple[int, SessionKeySet] | None = None  # (generation, the ring)
+        self._unknown_key_at = 0.0  # when a token named a key the ring lacked (monotonic)
         self.throttle = throttle_from(settings.throttle, settings.workers)  # None: no limits
         self._threads = ThreadPoolExecutor(DB_THREADS, thread_name_prefix="monban-db")
         # The writers of one worker take turns here rather than in SQLite's busy handler, whose
@@ -223,6 +237,37 @@ class AppState:
     def _read_accounts(self) -> frozenset[str]:
         with self.db.transaction() as session:
             return frozenset(session.scalars(select(Account.id)))
+
+    def _read_session_keys(self) -> SessionKeySet:
+        with self.db.transaction() as session:
+            return load_session_keys(session, self.keyring)
+
+    def session_key_set(self) -> SessionKeySet:
+        """The session-key ring, re-read when the IAM generation moved (``monban keys rotate``
+        bumps it): a rotation reaches every worker and node within ``cache_seconds``."""
+        generation = self.generation.get()
+        held = self._session_keys
+        if held is not None and held[0] == generation:
+            return held[1]
+        ring = self._read_session_keys()
+        self._session_keys = (generation, ring)  # one attribute: threads never see a torn pair
+        return ring
+
+    def token_key(self) -> TokenKey:
+        """The key that seals new session tokens."""
+        return self.session_key_set().current
+
+    def opening_key(self, key_id: int) -> Sealer | None:
+        """The key ``key_id`` of the ring, to open a token with. A key this worker does not know
+        (a rotation on another node, not seen yet) makes it re-read the generation at once, at
+        most once per ``cache_seconds`` (a forged key id cannot make it read on every request)."""
+        sealer = self.session_key_set().opening(key_id)
+        now = time.monotonic()
+        if sealer is None and now - self._unknown_key_at > self.settings.cache_seconds:
+            self._unknown_key_at = now
+            self.generation.invalidate()
+            sealer = self.session_key_set().opening(key_id)
+        return sealer
 
     def wrote(self) -> None:
         """Called after this worker committed an IAM change: see it at once."""

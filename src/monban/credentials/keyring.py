@@ -137,10 +137,11 @@ class KeyRing:
     """Keys derived from the master key, one per purpose."""
 
     secrets: Sealer  # long-term secret access keys at rest
-    sessions: Sealer  # session tokens
+    sessions: Sealer  # session tokens sealed before the key ring (key 0; ``store/session_keys.py``)
     messages: Sealer  # encoded authorization messages
     metadata: Sealer  # the instance metadata service's IMDSv2 session tokens
     workload_tokens: bytes  # HMAC key of container credential tokens' digests at rest
+    session_keys: Sealer  # the key ring's session keys at rest
 
     @classmethod
     def from_master(cls, master: bytes) -> KeyRing:
@@ -150,4 +151,5 @@ class KeyRing:
             messages=Sealer(_derive(master, b"monban authorization messages v1")),
             metadata=Sealer(_derive(master, b"monban instance metadata tokens v1")),
             workload_tokens=_derive(master, b"monban container credential tokens v1"),
+            session_keys=Sealer(_derive(master, b"monban session keys at rest v1")),
         )

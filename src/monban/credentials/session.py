@@ -1,9 +1,14 @@
 """Stateless session tokens.
 
-A session token is everything a temporary credential means, sealed with AES-GCM under a key derived
-from the master key: opening it needs no database read, any node with the key ring verifies it,
-and one flipped byte makes it unopenable (→ InvalidClientTokenId). The access key id is bound to the
-token as associated data, so a token only works with its own ASIA… key.
+A session token is everything a temporary credential means, sealed with AES-GCM under a session key
+of the key ring (``store/session_keys.py``): opening it needs no database read once the ring is
+loaded, any node with the ring verifies it, and one flipped byte makes it unopenable
+(→ InvalidClientTokenId). The access key id is bound to the token as associated data, so a token
+only works with its own ASIA… key.
+
+Two shapes: ``TOKEN_PREFIX`` + base64(sealed) is sealed with key 0 (the key derived from the master
+key, which sealed every token before the ring existed); ``KEYED_PREFIX`` + base64(key id, 4 bytes
+big-endian, + sealed) names the ring's key that sealed it, so any node opens any token.
 """
 
 from __future__ import annotations
@@ -12,15 +17,27 @@ import base64
 import binascii
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from json.encoder import encode_basestring_ascii
+from typing import NamedTuple
 
 from monban.credentials.keyring import Sealer, SealError
 
 _string = encode_basestring_ascii  # a str as a JSON string literal, in C (what json.dumps uses)
 
-TOKEN_PREFIX = "IQoJbW9uYmFu"  # base64-looking marker, like AWS's "IQoJb3JpZ2lu…"
+TOKEN_PREFIX = "IQoJbW9uYmFu"  # base64-looking marker, like AWS's "IQoJb3JpZ2lu…": key 0
+KEYED_PREFIX = "IQoKbW9uYmFu"  # the same length, one letter apart: a key id follows
+KEY_ID_BYTES = 4
+MAX_TOKEN_CHARS = 8192
+
+
+class TokenKey(NamedTuple):
+    """The session key that seals new tokens: its id in the ring, and its sealer."""
+
+    key_id: int
+    sealer: Sealer
 
 
 class InvalidSessionToken(Exception):
@@ -185,20 +202,42 @@ def _from_json(raw: bytes) -> SessionClaims:
     return SessionClaims(**data)
 
 
-def seal_token(claims: SessionClaims, sealer: Sealer, nonce: bytes | None = None) -> str:
+def seal_token(claims: SessionClaims, key: TokenKey, nonce: bytes | None = None) -> str:
     """The session token string handed to the client (``nonce``: see ``Sealer.seal``)."""
-    sealed = sealer.seal(_to_json(claims), claims.access_key_id.encode(), nonce)
-    return TOKEN_PREFIX + binascii.b2a_base64(sealed, newline=False).decode()
+    sealed = key.sealer.seal(_to_json(claims), claims.access_key_id.encode(), nonce)
+    if key.key_id == 0:
+        return TOKEN_PREFIX + binascii.b2a_base64(sealed, newline=False).decode()
+    named = key.key_id.to_bytes(KEY_ID_BYTES, "big") + sealed
+    return KEYED_PREFIX + binascii.b2a_base64(named, newline=False).decode()
 
 
-def open_token(token: str, access_key_id: str, sealer: Sealer) -> SessionClaims:
-    """Open a token presented with ``access_key_id``; raises InvalidSessionToken on any doubt."""
-    if not token.startswith(TOKEN_PREFIX) or len(token) > 8192:
+def token_key_id(token: str) -> tuple[int, bytes]:
+    """The id of the key that sealed ``token``, and the sealed claims; InvalidSessionToken when it
+    is not a monban token."""
+    keyed = token.startswith(KEYED_PREFIX)
+    if not (keyed or token.startswith(TOKEN_PREFIX)) or len(token) > MAX_TOKEN_CHARS:
         raise InvalidSessionToken("not a monban session token")
     try:
-        sealed = base64.b64decode(token[len(TOKEN_PREFIX) :], validate=True)
+        raw = base64.b64decode(token[len(TOKEN_PREFIX) :], validate=True)  # both prefixes: one length
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidSessionToken("cannot open session token") from exc
+    if not keyed:
+        return 0, raw
+    if len(raw) < KEY_ID_BYTES:
+        raise InvalidSessionToken("not a monban session token")
+    return int.from_bytes(raw[:KEY_ID_BYTES], "big"), raw[KEY_ID_BYTES:]
+
+
+def open_token(token: str, access_key_id: str, sealer_of: Callable[[int], Sealer | None]) -> SessionClaims:
+    """Open a token presented with ``access_key_id`` with the key ``sealer_of`` gives for its key
+    id (None: no such key, or no longer); raises InvalidSessionToken on any doubt."""
+    key_id, sealed = token_key_id(token)
+    sealer = sealer_of(key_id)
+    if sealer is None:
+        raise InvalidSessionToken("unknown session key")
+    try:
         claims = _from_json(sealer.open(sealed, access_key_id.encode()))
-    except (SealError, binascii.Error, ValueError, TypeError) as exc:
+    except (SealError, ValueError, TypeError) as exc:
         raise InvalidSessionToken("cannot open session token") from exc
     if claims.access_key_id != access_key_id:
         raise InvalidSessionToken("token belongs to another key")

@@ -22,8 +22,9 @@ from monban.access.auth import authenticate
 from monban.access.principal import Caller, RequestInfo, request_info
 from monban.access.state import AppState
 from monban.fronts.body import ClientGone, bounded_body
-from monban.protocol.errors import AwsError
+from monban.protocol.errors import TEMPORARY_FAILURE, AwsError
 from monban.services.cloudtrail import lookup_events
+from monban.store.db import RETRY_AFTER_S, DatabaseUnavailable
 
 log = logging.getLogger("monban")
 
@@ -108,6 +109,9 @@ async def serve_cloudtrail(
         error = AwsError("IncompleteSignature", exc.message)
     except AwsError as exc:
         error = _json_error(exc)
+    except DatabaseUnavailable as exc:  # authentication needed the database: 503, never 500
+        log.warning("CloudTrail: database unavailable: %s", exc)
+        error = AwsError("ServiceUnavailable", TEMPORARY_FAILURE)
     except Exception:  # a bug must still answer in AWS's shape, and be logged
         log.exception("internal failure in CloudTrail")
         error = AwsError("InternalFailure", "We encountered an internal error. Please try again.")
@@ -124,5 +128,7 @@ async def serve_cloudtrail(
         (b"content-length", str(len(payload)).encode()),
         (b"x-amzn-requestid", rid.encode()),
     ]
+    if status == 503:
+        headers.append((b"retry-after", str(RETRY_AFTER_S).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})

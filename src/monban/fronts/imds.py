@@ -82,7 +82,7 @@ class MetadataApp:
         self.state = state
         self.instance_at = instance_at
         self.credentials = InstanceCredentials(
-            state.keyring, workload_lifetime(state.settings.min_session_seconds), state.audit
+            state.token_key, workload_lifetime(state.settings.min_session_seconds), state.audit
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

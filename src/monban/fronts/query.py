@@ -25,7 +25,7 @@ from monban.access.state import AppState
 from monban.access.throttle import ANONYMOUS_KEY, Admission, admit_query
 from monban.fronts.body import ClientGone, bounded_body
 from monban.protocol.ec2_xml import ec2_error, ec2_response
-from monban.protocol.errors import AwsError
+from monban.protocol.errors import TEMPORARY_FAILURE, AwsError
 from monban.protocol.query import QueryParams, decode_form
 from monban.protocol.xml import IAM_NS, STS_NS, query_error, query_response
 from monban.services.ec2 import OPERATIONS as EC2_OPERATIONS
@@ -34,10 +34,13 @@ from monban.services.iam.access_keys import key_use_due, record_key_use
 from monban.services.query import Operation, QueryCall
 from monban.services.sts import OPERATIONS as STS_OPERATIONS
 from monban.services.sts.session_token import check_session_token_use
+from monban.store.db import RETRY_AFTER_S, DatabaseUnavailable
 
 log = logging.getLogger("monban")
 
 VERSIONS = {"2010-05-08": "iam", "2011-06-15": "sts", "2016-11-15": "ec2"}
+# The database cannot answer now: AWS's ServiceUnavailable (503), with Retry-After.
+UNAVAILABLE = AwsError("ServiceUnavailable", TEMPORARY_FAILURE)
 NAMESPACES = {"iam": IAM_NS, "sts": STS_NS}
 
 
@@ -144,12 +147,16 @@ def handle_query(
             account = ANONYMOUS_KEY if caller.is_anonymous else caller.account
             admit_query(state.throttle, service, account, admission)
         call = QueryCall(state, caller, info, action or "", QueryParams(params))
-        result = operation.handler(call)
+        result = operation.run(call)
         audit = _audit(service, params, info, caller, signed, result, None)
         return QueryResponse(200, render_result(service, action or "", result, rid), rid, caller, audit)
     except AwsError as error:
         audit = _audit(service, params, info, caller, signed, None, error)
         return QueryResponse(error.status, render_error(service, error, rid), rid, None, audit)
+    except DatabaseUnavailable as exc:  # not now: 503 with Retry-After, never 500
+        log.warning("%s %s: database unavailable: %s", service, action, exc)
+        audit = _audit(service, params, info, caller, signed, None, UNAVAILABLE)
+        return QueryResponse(503, render_error(service, UNAVAILABLE, rid), rid, None, audit)
     except Exception:  # a bug must still answer in AWS's shape, and be logged
         log.exception("internal failure in %s %s", service, action)
         failure = AwsError("InternalFailure", "We encountered an internal error. Please try again.")
@@ -218,6 +225,8 @@ async def _send_xml(send: Send, status: int, body: str, rid: str) -> None:
         (b"content-length", str(len(payload)).encode()),
         (b"x-amzn-requestid", rid.encode()),
     ]
+    if status == 503:  # ServiceUnavailable: when to try again
+        headers.append((b"retry-after", str(RETRY_AFTER_S).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
 

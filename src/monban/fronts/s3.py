@@ -49,6 +49,7 @@ from monban.services.s3.routing import Route, query_params, route
 from monban.services.s3.storage import ObjectStore, Unavailable
 from monban.services.s3.stores import open_store
 from monban.settings import Settings
+from monban.store.db import RETRY_AFTER_S, DatabaseUnavailable
 
 log = logging.getLogger("monban.s3")
 
@@ -193,12 +194,19 @@ def _has_body(http: sigv4.HttpRequest) -> bool:
 _S3_STATUS = {"ExpiredToken": 400}
 
 
+# S3's ServiceUnavailable (Amazon S3 API Reference, "Error responses": 503 "Service is unable to
+# handle request."): the database cannot answer now; SDKs retry it.
+UNAVAILABLE = AwsError("ServiceUnavailable", "Service is unable to handle request.")
+
+
 def error_response(error: AwsError, request_id: str, method: str, close: bool = False) -> Response:
     """S3's error document. ``close`` ends the connection: a body we did not read (the client may
     be waiting on ``Expect: 100-continue`` and never send it) must not be taken for the next request."""
     headers = {**error.headers, "x-amz-request-id": request_id, "x-amz-id-2": request_id}
     if close:
         headers["Connection"] = "close"
+    if error.code == UNAVAILABLE.code:
+        headers["Retry-After"] = str(RETRY_AFTER_S)
     status = _S3_STATUS.get(error.code, error.status)
     if method == "HEAD" or status == 304:
         return Response(b"", status, headers=headers)
@@ -283,6 +291,10 @@ async def handle_s3(
         return error_response(error, request_id, http.method, _has_body(http))
     except ClientDisconnect:
         return Response(b"", 400)  # nobody is listening any more
+    except DatabaseUnavailable as exc:  # not now: 503 with Retry-After, never 500
+        log.warning("S3 %s %s: database unavailable: %s", http.method, http.path, exc)
+        _audit(state, seen, http, UNAVAILABLE)
+        return error_response(UNAVAILABLE, request_id, http.method, _has_body(http))
     except (Unavailable, FileNotFoundError, OperationalError, PoolTimeout) as exc:  # 503, retry later
         log.warning("S3 %s %s: object bytes unavailable: %s", http.method, http.path, exc)
         refusal = unavailable(exc)

@@ -137,6 +137,11 @@ ERRORS: Mapping[str, tuple[int, str]] = {
 }
 
 
+# The Query and JSON protocols' common ServiceUnavailable (HTTP 503) wording (IAM and STS API
+# references, "Common Errors"): a temporary failure of the service, e.g. its database.
+TEMPORARY_FAILURE = "The request has failed due to a temporary failure of the server."
+
+
 class AwsError(Exception):
     """An AWS error response. ``extra`` adds S3's additional fields (BucketName, Key, …);
     ``reason`` is monban's own account of a denial (policies, statements, stage) for the audit

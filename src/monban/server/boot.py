@@ -40,14 +40,15 @@ def _apply_config(db: Database, keyring: KeyRing, settings: Settings) -> None:
 
     bootstrap = load_bootstrap(settings.config_file)
     with db.transaction() as session:
+        bump_generation(session)  # first: nodes starting at once apply the file one after another
         apply_bootstrap(session, keyring, bootstrap, data_dir=settings.data_dir)
-        bump_generation(session)
 
 
 def _root_credentials(db: Database, keyring: KeyRing) -> dict[str, tuple[str, str]]:
     """Every account's first active root key, generating one where an account has none."""
     out: dict[str, tuple[str, str]] = {}
     with db.transaction() as session:
+        bump_generation(session)  # first: nodes starting at once on an empty database make one account
         if not account_ids(session):
             ensure_account(session, ids.account_id())
         for account in account_ids(session):

@@ -67,6 +67,6 @@ class TaskCredentials:
 
     def _issue(self, session: Session, task: TaskRecord, now: int) -> Issued | Refused:
         request = ServiceRequest(role_arn=task.role_arn, service=ECS_SERVICE, session_name=task.task_id)
-        got = service_session(session, self.state.keyring, request, self.cache.lifetime, now)
+        got = service_session(session, self.state.token_key(), request, self.cache.lifetime, now)
         self.state.audit(audit_call(request, got, self.cache.lifetime, self.state.settings.region))
         return got

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from monban.access.authz import authorize
@@ -63,10 +64,12 @@ class QueryCall:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """One write transaction; the IAM generation is bumped inside it."""
+        """One write transaction; the IAM generation is bumped inside it, first: that takes the
+        lock that orders every IAM writer of every node (``bump_generation``), so the handler's
+        checks (the name is free, fewer than two keys, five versions) hold until it commits."""
         with self.state.write_lock, self.state.db.transaction() as session:
-            yield session
             bump_generation(session)
+            yield session
         self.state.wrote()
 
 
@@ -78,6 +81,16 @@ class Operation:
     handler: Handler
     anonymous: bool = False  # e.g. AssumeRoleWithWebIdentity: unsigned requests allowed
     inline: bool = False  # usually answered from the caches: tried on the event loop first
+
+    def run(self, call: QueryCall) -> Result:
+        """The handler on ``call``. A unique constraint that refused its write (a row another
+        writer committed meanwhile, on this node or another) runs it once more: the second run sees
+        that row and answers as AWS does (EntityAlreadyExists…). ``QueryCall.write`` orders IAM
+        writers, so this is a safety net for writes outside it."""
+        try:
+            return self.handler(call)
+        except IntegrityError:
+            return self.handler(call)
 
 
 def register(

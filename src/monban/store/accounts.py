@@ -11,8 +11,9 @@ import configparser
 import io
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from monban.credentials import ids
@@ -82,15 +83,16 @@ def write_root_credentials(path: Path, entries: dict[str, tuple[str, str]]) -> N
     write_private(path, buffer.getvalue().encode())
 
 
-def bump_generation(session: Session, name: str = "iam_generation") -> int:
-    """Increment a counter inside the current transaction (cache invalidation)."""
-    counter = session.get(Counter, name, with_for_update=True)
-    if counter is None:
-        counter = Counter(name=name, value=0)
-        session.add(counter)
-    counter.value = (counter.value or 0) + 1
-    session.flush()
-    return counter.value
+def bump_generation(session: Session, name: str = "iam_generation") -> None:
+    """Increment a counter inside the current transaction (cache invalidation), in one UPDATE: it
+    holds the counter's row lock (PostgreSQL) or the database's write lock (SQLite) until the
+    transaction ends. A writer that bumps first is therefore ordered after every other writer that
+    did, on any node: what it reads next (does the name exist? how many keys?) stays true until it
+    commits — no two CreateRole of one name both succeed, no third access key (``QueryCall.write``)."""
+    bumped = session.execute(update(Counter).where(Counter.name == name).values(value=Counter.value + 1))
+    if cast(CursorResult[object], bumped).rowcount == 0:  # the first bump ever: no row yet
+        session.add(Counter(name=name, value=1))
+        session.flush()
 
 
 def read_generation(session: Session, name: str = "iam_generation") -> int:

@@ -32,13 +32,56 @@ from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Dialect, Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Dialect, Engine, create_engine, event, exc, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT_MS = 10000
+CONNECT_TIMEOUT_S = 5  # PostgreSQL: how long a connection attempt may take before "unavailable"
+MIGRATION_LOCK = 0x6D6F6E62  # "monb": the advisory lock PostgreSQL migrations take
+RETRY_AFTER_S = 1  # what ``Retry-After`` tells a client refused for DatabaseUnavailable
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot answer now: PostgreSQL is unreachable, restarting, or gave up on the
+    transaction (a serialization failure or deadlock); SQLite stayed busy beyond its timeout. The
+    transaction did not commit. The fronts answer 503 ServiceUnavailable (or S3's) with
+    ``Retry-After``, never 500; the pool reconnects by itself (``pool_pre_ping``)."""
+
+
+def _busy(error: BaseException) -> bool:
+    """SQLite's "database is locked" / "database table is locked" (SQLITE_BUSY, SQLITE_LOCKED)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether a driver or pool error means "the database cannot answer now" (not a bug)."""
+    if isinstance(error, DatabaseUnavailable | exc.TimeoutError):  # the pool had no connection
+        return True
+    if isinstance(error, exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        original = error.orig
+        if isinstance(original, sqlite3.Error):
+            return _busy(original)
+        return isinstance(error, exc.OperationalError | exc.InterfaceError)  # PostgreSQL's transient
+    return isinstance(error, sqlite3.OperationalError) and _busy(error)
+
+
+@contextmanager
+def unavailable_as_such() -> Iterator[None]:
+    """Within the block, an error of the database that means "not now" becomes DatabaseUnavailable."""
+    try:
+        yield
+    except Exception as error:
+        if is_unavailable(error) and not isinstance(error, DatabaseUnavailable):
+            raise DatabaseUnavailable(
+                str(error).splitlines()[0] if str(error) else type(error).__name__
+            ) from error
+        raise
 
 
 def sqlite_url(data_dir: Path) -> str:
@@ -427,7 +470,8 @@ def make_engine(url: str, writer_lock: WriterLock | None = None) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_connect(writer_lock))
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    connect_args = {} if "connect_timeout" in url else {"connect_timeout": CONNECT_TIMEOUT_S}
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=connect_args)
 
 
 class Database:
@@ -456,7 +500,7 @@ class Database:
         the write lock from the start, so nothing it reads changes before it writes. It runs on a
         connection kept for it (one transaction at a time), not one checked out of the pool."""
         assert self.sqlite_file is not None
-        with self._writer_mutex:
+        with unavailable_as_such(), self._writer_mutex:
             connection = self._writer
             if connection is None:
                 connection = sqlite3.connect(
@@ -481,14 +525,24 @@ class Database:
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":  # nodes starting at once migrate in turn
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, "heads")
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One unit of work: committed when the block ends, rolled back on any exception."""
-        with self._sessions.begin() as session:
+        """One unit of work: committed when the block ends, rolled back on any exception; an error
+        that means the database cannot answer now raises DatabaseUnavailable."""
+        with unavailable_as_such(), self._sessions.begin() as session:
             yield session
+
+    @contextmanager
+    def connection(self, *, begin: bool = False) -> Iterator[Connection]:
+        """A Core connection (``begin``: in one transaction, committed when the block ends), with
+        ``transaction``'s DatabaseUnavailable for an error that means "not now"."""
+        with unavailable_as_such(), self.engine.begin() if begin else self.engine.connect() as connection:
+            yield connection
 
     def checkpoint(self) -> None:
         """Copy the WAL's committed pages into the database file, without waiting for readers or

@@ -2,9 +2,9 @@
 that holds nothing sealed under another one, and rotated.
 
 What is sealed at rest under the master key: the secret of every long-term access key (root and
-IAM users), with a key derived from it (``KeyRing.secrets``). Session tokens and encoded
-authorization messages are sealed too, with other derived keys, but they live with their holders,
-not in the database.
+IAM users), with a key derived from it (``KeyRing.secrets``), and the session keys of the key ring
+(``store/session_keys.py``, with ``KeyRing.session_keys``). Session tokens and encoded authorization
+messages are sealed too, but they live with their holders, not in the database.
 
 At start (``settle``): a ``master.key`` that is missing while the database holds sealed secrets, or
 a key that does not open them, stops the start with one sentence naming the file and what to do —
@@ -20,6 +20,7 @@ the database — ``settle`` sees which at the next start and finishes or drops i
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -36,6 +37,7 @@ from monban.credentials.keyring import (
     read_master_key,
     write_master_key,
 )
+from monban.store import session_keys
 from monban.store.accounts import bump_generation
 from monban.store.datadir import DataDirBusy, exclusive
 from monban.store.db import Database
@@ -94,6 +96,22 @@ def settle(data_dir: Path, db: Database) -> KeyRing:
     return KeyRing.from_master(master)
 
 
+def existing_key_ring(data_dir: Path, db: Database) -> KeyRing:
+    """The key ring of a data dir whose master key exists and opens the database's secrets (an
+    operator command never makes one): MasterKeyError otherwise."""
+    master = read_master_key(data_dir)
+    if master is None:
+        raise MasterKeyError(
+            f"no master key: set {MASTER_KEY_ENV} or give the data dir holding {MASTER_KEY_FILE}"
+        )
+    if not _opens(master, _sample(db)):
+        raise MasterKeyError(
+            f"{master_key_source(data_dir)} is not the master key that sealed the secrets in {_where(db)}: "
+            f"{RESTORE}"
+        )
+    return KeyRing.from_master(master)
+
+
 def _finish_rotation(data_dir: Path, sample: Sample | None) -> None:
     """A ``master.key.next`` left by a rotation cut short: it becomes ``master.key`` if the
     database's secrets are sealed under it (the rotation committed), else it is dropped."""
@@ -134,8 +152,10 @@ def rotate(data_dir: Path, db: Database) -> int:
 
 
 def _reseal(db: Database, old: KeyRing, new: KeyRing) -> int:
-    """Every access key's secret re-sealed from ``old`` to ``new``, in one transaction."""
+    """Every access key's secret, and every session key, re-sealed from ``old`` to ``new``, in one
+    transaction (session tokens issued before keep opening); the count of access keys."""
     with db.transaction() as session:
+        session_keys.reseal(session, old, new, datetime.now(UTC))
         rows = list(session.scalars(select(AccessKey)))
         for row in rows:
             aad = row.access_key_id.encode()

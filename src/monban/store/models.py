@@ -244,3 +244,15 @@ class RoleDeletionTask(Base):
     role_arn: Mapped[str] = mapped_column(String(1024))
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SessionKey(Base):
+    """A key that seals session tokens (``store/session_keys.py``), itself sealed under the master
+    key. The current one has no ``retired_at``; a retired one still opens the tokens it sealed
+    until the longest session has passed, then it is deleted."""
+
+    __tablename__ = "session_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -27,6 +27,7 @@ from monban.services.iam.entities import authorized_user, entity_context
 from monban.services.iam.paging import page
 from monban.services.query import Operation, QueryCall, Result, register
 from monban.store.accounts import add_access_key
+from monban.store.db import DatabaseUnavailable
 from monban.store.models import AccessKey, User
 
 log = logging.getLogger("monban")
@@ -199,6 +200,8 @@ def record_key_use(state: AppState, access_key_id: str, info: RequestInfo, servi
                 .where(AccessKey.access_key_id == access_key_id)
                 .values(last_used_at=info.now, last_used_service=service, last_used_region=info.region)
             )
+    except DatabaseUnavailable as exc:  # the database is away: this note is lost, not the request
+        log.warning("could not record the last use of %s: database unavailable: %s", access_key_id, exc)
     except Exception:  # last-use bookkeeping must never turn a success into a failure
         log.exception("could not record the last use of %s", access_key_id)
 

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from monban.access.audit import AuditCall
-from monban.credentials.keyring import KeyRing
+from monban.credentials.session import TokenKey
 from monban.protocol.xml import utc_text
 from monban.services.imds.metadata import InstanceFacts, directory_key, static_answer
 from monban.services.sts.issue import Issued
@@ -59,9 +59,12 @@ class InstanceCredentials:
     remain (one per instance, profile association, role and delivery)."""
 
     def __init__(
-        self, keyring: KeyRing, lifetime: Lifetime, audit: Callable[[AuditCall], None] | None = None
+        self,
+        token_key: Callable[[], TokenKey],
+        lifetime: Lifetime,
+        audit: Callable[[AuditCall], None] | None = None,
     ) -> None:
-        self.keyring = keyring
+        self.token_key = token_key  # the key ring's current key, which seals new sessions
         self.cache = SessionCache(lifetime)
         self.audit = audit  # where each session made (or refused) is recorded
         self._logged: dict[str, str] = {}
@@ -87,7 +90,7 @@ class InstanceCredentials:
         key = (record.instance_id, record.association_id, role.id, role.trust_policy, delivery)
 
         def issue() -> Issued | Refused:
-            fresh = issue_for_service(self.keyring, role, request, self.cache.lifetime, now)
+            fresh = issue_for_service(self.token_key(), role, request, self.cache.lifetime, now)
             if self.audit is not None:
                 self.audit(audit_call(request, fresh, self.cache.lifetime, record.region))
             return fresh

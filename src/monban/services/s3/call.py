@@ -57,8 +57,8 @@ class S3Call:
         generation that cached bucket facts are keyed by: this worker sees the change at once,
         the others within ``cache_seconds``."""
         with self.state.write_lock, self.state.db.transaction() as session:
+            bump_generation(session)  # first: it orders the writers (``QueryCall.write``)
             yield session
-            bump_generation(session)
         self.state.wrote()
 
     def header(self, name: str) -> str | None:

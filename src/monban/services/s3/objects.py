@@ -377,7 +377,7 @@ def _version(call: S3Call) -> str | None:
 
 
 def _lookup(call: S3Call) -> ObjectInfo | None:
-    with call.state.db.engine.connect() as connection:
+    with call.state.db.connection() as connection:
         return repo.read_object(connection, call.bucket, call.key, _version(call))
 
 

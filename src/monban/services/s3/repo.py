@@ -356,7 +356,7 @@ def put_object_row(db: Database, info: ObjectInfo, check: Callable[[ObjectInfo |
                 return Written(_put_row_driver(cursor, _driver(db.engine.dialect), info, check), None)
         except _Versioned:
             pass
-    with db.engine.begin() as connection:
+    with db.connection(begin=True) as connection:
         versioning = lock_bucket_row(connection, info.bucket)
         existing = read_object(connection, info.bucket, info.key)
         check(existing)

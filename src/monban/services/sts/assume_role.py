@@ -342,5 +342,5 @@ def assume_role(call: QueryCall) -> Result:
         caller_arn=call.caller.arn,
         mfa_authenticated_at=mfa_at,
     )
-    issued = role_session(call.state.keyring, role, spec)
+    issued = role_session(call.state.token_key(), role, spec)
     return _response(issued.claims, issued.credentials(), packed)

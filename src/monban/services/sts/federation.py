@@ -100,7 +100,7 @@ def get_federation_token(call: QueryCall) -> Result:
     arns = managed_session_policies(call, arns_given, caller.account)
     packed = rules.packed_policy_size(policy, arns, tags)
     claims = _claims(call, name, duration, session_policy=policy, policy_arns=arns, tags=tags)
-    issued = issue(call.state.keyring, claims)
+    issued = issue(call.state.token_key(), claims)
     result: dict[str, Any] = {
         "Credentials": issued.credentials(),
         "FederatedUser": {"FederatedUserId": f"{caller.account}:{name}", "Arn": resource},

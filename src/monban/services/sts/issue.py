@@ -2,8 +2,9 @@
 
 Every STS call that hands out credentials (AssumeRole, GetSessionToken) and the instance-metadata
 endpoint end here: an ``ASIA…`` id that encodes the account, a fresh secret, and a session token
-sealed with ``keyring.sessions`` that carries everything the session means. Nothing is written to
-the database: a session is stateless (ARCHITECTURE.md, "Stateless credentials").
+sealed with the ring's current session key (``AppState.token_key``) that carries everything the
+session means. Nothing is written to the database: a session is stateless (ARCHITECTURE.md,
+"Stateless credentials").
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monban.credentials import ids
-from monban.credentials.keyring import NONCE_BYTES, KeyRing
+from monban.credentials.keyring import NONCE_BYTES
 from monban.credentials.session import (
     KEY_ID_RANDOM_BYTES,
     SessionClaims,
+    TokenKey,
     seal_token,
     session_access_key_id,
 )
@@ -156,11 +158,11 @@ def fresh_keys(account: str) -> tuple[str, str, bytes]:
     )
 
 
-def issue(keyring: KeyRing, claims: SessionClaims) -> Issued:
+def issue(key: TokenKey, claims: SessionClaims) -> Issued:
     """Seal ``claims`` (whose key id and secret are replaced by fresh ones) into a token."""
     access_key_id, secret, nonce = fresh_keys(claims.account)
     fresh = replace(claims, access_key_id=access_key_id, secret_access_key=secret)
-    return Issued(fresh, seal_token(fresh, keyring.sessions, nonce))
+    return Issued(fresh, seal_token(fresh, key, nonce))
 
 
 class RoleSessionSpec(NamedTuple):
@@ -193,7 +195,7 @@ def _extra(spec: RoleSessionSpec) -> dict[str, str]:
     return extra
 
 
-def role_session(keyring: KeyRing, role: RoleRecord, spec: RoleSessionSpec) -> Issued:
+def role_session(key: TokenKey, role: RoleRecord, spec: RoleSessionSpec) -> Issued:
     """Credentials for a session of ``role``: ``AssumedRoleId`` ``<AROA…>:<session>``, ARN
     ``arn:aws:sts::<acct>:assumed-role/<role name>/<session>`` (the role's path left out)."""
     access_key_id, secret, nonce = fresh_keys(role.account)
@@ -219,7 +221,7 @@ def role_session(keyring: KeyRing, role: RoleRecord, spec: RoleSessionSpec) -> I
         caller_arn=spec.caller_arn,
         extra=_extra(spec) if spec.federated_provider or spec.context else {},
     )
-    return Issued(claims, seal_token(claims, keyring.sessions, nonce))
+    return Issued(claims, seal_token(claims, key, nonce))
 
 
 def assumed_role_user(claims: SessionClaims) -> dict[str, str]:

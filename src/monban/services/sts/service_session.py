@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from monban.access.audit import AuditCall, service_assume_role
-from monban.credentials.keyring import KeyRing
+from monban.credentials.session import TokenKey
 from monban.protocol.xml import utc_text
 from monban.services.sts.issue import (
     Issued,
@@ -80,18 +80,18 @@ class ServiceRequest:
 
 
 def service_session(
-    session: Session, keyring: KeyRing, request: ServiceRequest, lifetime: Lifetime, now: int
+    session: Session, key: TokenKey, request: ServiceRequest, lifetime: Lifetime, now: int
 ) -> Issued | Refused:
     """A session of the role for ``request.service``, or why not (the role does not exist, or its
     trust policy does not allow the service ``sts:AssumeRole``)."""
     role = find_role(session, request.role_arn)
     if role is None:
         return Refused(f"the role {request.role_arn} does not exist")
-    return issue_for_service(keyring, role, request, lifetime, now)
+    return issue_for_service(key, role, request, lifetime, now)
 
 
 def issue_for_service(
-    keyring: KeyRing, role: RoleRecord, request: ServiceRequest, lifetime: Lifetime, now: int
+    key: TokenKey, role: RoleRecord, request: ServiceRequest, lifetime: Lifetime, now: int
 ) -> Issued | Refused:
     """The trust decision, then the session (a role already looked up)."""
     decision = service_may_assume(role, request.service, datetime.fromtimestamp(now, UTC))
@@ -107,7 +107,7 @@ def issue_for_service(
         instance_profile=request.instance_profile,
         context=request.context,
     )
-    return role_session(keyring, role, spec)
+    return role_session(key, role, spec)
 
 
 def audit_call(request: ServiceRequest, got: Issued | Refused, lifetime: Lifetime, region: str) -> AuditCall:

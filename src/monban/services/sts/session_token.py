@@ -100,5 +100,5 @@ def get_session_token(call: QueryCall) -> Result:
     if not caller.is_root and caller.user_id is None:
         raise AwsError("AccessDenied", "Cannot call GetSessionToken with these credentials")
     mfa_at = verify_mfa(serial, code)
-    issued = issue(call.state.keyring, _claims(call, duration or DEFAULT_DURATION, mfa_at))
+    issued = issue(call.state.token_key(), _claims(call, duration or DEFAULT_DURATION, mfa_at))
     return {"Credentials": issued.credentials()}

@@ -235,4 +235,4 @@ def assume_role_with_web_identity(call: QueryCall) -> Result:
         caller_arn=token.provider.arn,
         federated_provider=token.provider.arn,
     )
-    return _response(role_session(call.state.keyring, role, spec), token, packed)
+    return _response(role_session(call.state.token_key(), role, spec), token, packed)
