@@ -135,6 +135,20 @@ def _profile_required(call: QueryCall, session: Session) -> InstanceProfile:
     return profile
 
 
+def _authorized_profile(
+    call: QueryCall, session: Session, record: InstanceRecord, action: str
+) -> InstanceProfile:
+    """The profile the request names, once ``action`` on the instance (with the new profile as
+    ``ec2:NewInstanceProfile``) and passing its role are authorized, and DryRun answered."""
+    profile = _profile_required(call, session)
+    arn = instance_arn(call, record.instance_id)
+    context = {**resource_tag_context(record), "ec2:NewInstanceProfile": profile.arn}
+    ec2_authorize(call, action, arn, context)
+    pass_profile_role(call, session, profile, arn)
+    dry_run(call)
+    return profile
+
+
 @register(OPERATIONS, "AssociateIamInstanceProfile")
 def associate_iam_instance_profile(call: QueryCall) -> Result:
     """ec2:AssociateIamInstanceProfile on the instance, iam:PassRole on the profile's role; one
@@ -144,12 +158,7 @@ def associate_iam_instance_profile(call: QueryCall) -> Result:
         raise AwsError("MissingParameter", "The request must contain the parameter instanceId")
     with call.write() as session:
         record = _own_instance(call, session, instance_id)
-        profile = _profile_required(call, session)
-        arn = instance_arn(call, record.instance_id)
-        context = {**resource_tag_context(record), "ec2:NewInstanceProfile": profile.arn}
-        ec2_authorize(call, "ec2:AssociateIamInstanceProfile", arn, context)
-        pass_profile_role(call, session, profile, arn)
-        dry_run(call)
+        profile = _authorized_profile(call, session, record, "ec2:AssociateIamInstanceProfile")
         if record.association_id is not None:
             raise AwsError("IncorrectState", f"There is an existing association for instance {instance_id}")
         if record.state == "terminated":
@@ -162,12 +171,7 @@ def associate_iam_instance_profile(call: QueryCall) -> Result:
 def replace_iam_instance_profile_association(call: QueryCall) -> Result:
     with call.write() as session:
         record = _by_association(call, session)
-        profile = _profile_required(call, session)
-        arn = instance_arn(call, record.instance_id)
-        context = {**resource_tag_context(record), "ec2:NewInstanceProfile": profile.arn}
-        ec2_authorize(call, "ec2:ReplaceIamInstanceProfileAssociation", arn, context)
-        pass_profile_role(call, session, profile, arn)
-        dry_run(call)
+        profile = _authorized_profile(call, session, record, "ec2:ReplaceIamInstanceProfileAssociation")
         updated = store.set_profile(session, record.instance_id, profile.id)
         return {"iamInstanceProfileAssociation": association_shape(session, updated, "associating")}
 

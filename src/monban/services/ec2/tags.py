@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from monban.protocol.errors import AwsError
 from monban.protocol.numbers import NotAnInteger, parse_integer
 from monban.protocol.query import QueryParams
@@ -120,19 +122,27 @@ def _owned(records: Iterable[InstanceRecord], ids: Sequence[str]) -> list[Instan
     return [mine[i] for i in ids]
 
 
+def _authorized_targets(
+    call: QueryCall, session: Session, action: str, pairs: Sequence[tuple[str, str]]
+) -> list[InstanceRecord]:
+    """The instances ``ResourceId.N`` names, once ``action`` is authorized on each with the
+    request's tags and the instance's own, and DryRun answered."""
+    records = _owned(region_instances(call, session), _targets(call, call.params))
+    for record in records:
+        context = {**request_tag_context(pairs), **resource_tag_context(record)}
+        ec2_authorize(call, action, instance_arn(call, record.instance_id), context)
+    dry_run(call)
+    return records
+
+
 @register(OPERATIONS, "CreateTags")
 def create_tags(call: QueryCall) -> Result:
     """ec2:CreateTags on each instance, with the request's and the instance's tags as keys."""
-    ids = _targets(call, call.params)
     pairs = check_tags(tag_pairs(call.params.raw))
     if not pairs:
         raise AwsError("MissingParameter", "The request must contain the parameter tagSet")
     with call.write() as session:
-        records = _owned(region_instances(call, session), ids)
-        for record in records:
-            context = {**request_tag_context(pairs), **resource_tag_context(record)}
-            ec2_authorize(call, "ec2:CreateTags", instance_arn(call, record.instance_id), context)
-        dry_run(call)
+        records = _authorized_targets(call, session, "ec2:CreateTags", pairs)
         for record in records:
             store.set_tags(session, record.instance_id, merged(record.tags, pairs))
     return {"return": True}
@@ -142,15 +152,10 @@ def create_tags(call: QueryCall) -> Result:
 def delete_tags(call: QueryCall) -> Result:
     """ec2:DeleteTags on each instance. A tag given with a value is deleted only when the value
     matches; with no Tag at all, every tag goes (EC2 API Reference, DeleteTags)."""
-    ids = _targets(call, call.params)
-    pairs = check_tags(tag_pairs(call.params.raw))
     raw_pairs = tag_pairs(call.params.raw)
+    pairs = check_tags(raw_pairs)
     with call.write() as session:
-        records = _owned(region_instances(call, session), ids)
-        for record in records:
-            context = {**request_tag_context(pairs), **resource_tag_context(record)}
-            ec2_authorize(call, "ec2:DeleteTags", instance_arn(call, record.instance_id), context)
-        dry_run(call)
+        records = _authorized_targets(call, session, "ec2:DeleteTags", pairs)
         for record in records:
             kept = [
                 (k, v)
