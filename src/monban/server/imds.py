@@ -7,7 +7,8 @@ instance table every ``POLL_SECONDS``: an instance made since (by the bootstrap 
 or the store) gets its listener within that bound, and one that is no longer running (stopped,
 terminated) or whose metadata endpoint is disabled loses it; every request also reads the
 instance afresh, so a terminated instance is answered 404 from the moment it is. A port already
-taken is logged once and tried again at every poll.
+taken is logged once and tried again at every poll. ``monban serve`` says it is listening only once
+the instances that exist at start have their listeners (``start`` waits for the first read).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from monban.store.instances import list_instances
 log = logging.getLogger("monban")
 
 POLL_SECONDS = 0.5
+STARTUP_WAIT = 30.0  # at most this long, serve waits for the first instances' listeners
 
 
 def _socket(host: str, port: int) -> socket.socket:
@@ -58,13 +60,17 @@ class MetadataListeners:
         self._servers: dict[int, asyncio.AbstractServer] = {}
         self._failed: dict[int, str] = {}  # port → the error already logged
         self.state: AppState | None = None
+        self._first = threading.Event()  # set once the first read of the instances is served
 
     def instance_at(self, port: int) -> str | None:
         return self._by_port.get(port)
 
-    def start(self) -> threading.Thread:
+    def start(self, wait: float = STARTUP_WAIT) -> threading.Thread:
+        """Run the listeners on a thread; return once the instances that exist now are listened
+        for (so that "listening" is true of them too), or after ``wait`` seconds at most."""
         thread = threading.Thread(target=lambda: asyncio.run(self.run()), name="monban-imds", daemon=True)
         thread.start()
+        self._first.wait(wait)
         return thread
 
     async def run(self) -> None:
@@ -96,6 +102,7 @@ class MetadataListeners:
                 await self._reconcile(wanted, protocol)
             except Exception:  # a database hiccup must not end the listeners
                 log.exception("instance metadata: reading the instances failed")
+            self._first.set()
             await asyncio.sleep(POLL_SECONDS)
 
     def _wanted(self) -> dict[int, str]:
