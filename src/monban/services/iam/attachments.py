@@ -32,7 +32,7 @@ from monban.services.iam.entities import KINDS, EntityKind, authorized_entity, r
 from monban.services.iam.managed_policies import authorized_policy, check_policy_path
 from monban.services.iam.paging import Window, after, by_path, keyed, page, policy_key, window
 from monban.services.query import Operation, QueryCall, Result, register
-from monban.store.models import Attachment, Role, User
+from monban.store.models import Attachment, ManagedPolicy, Role, User
 
 OPERATIONS: dict[str, Operation] = {}
 
@@ -103,6 +103,10 @@ def detach(call: QueryCall, kind: EntityKind) -> Result:
     return None
 
 
+def _attached_shape(policy: ManagedPolicy) -> dict[str, str]:
+    return {"PolicyName": policy.name, "PolicyArn": policy.arn}
+
+
 def list_attached(call: QueryCall, kind: EntityKind) -> Result:
     """ListAttached…Policies: AttachedPolicies (PolicyName, PolicyArn), PathPrefix on the policy path."""
     raw_prefix = call.params.get("PathPrefix")
@@ -112,8 +116,7 @@ def list_attached(call: QueryCall, kind: EntityKind) -> Result:
         arns = attached_arns(session, kind.name, entity.id)
         policies = policies_by_arn(session, entity.account_id, arns)
         shown = [p for p in policies if p.path.startswith(prefix)]
-        render = lambda p: {"PolicyName": p.name, "PolicyArn": p.arn}  # noqa: E731
-        return page(call.params, shown, render, "AttachedPolicies", policy_key, width=2)
+        return page(call.params, shown, _attached_shape, "AttachedPolicies", policy_key, width=2)
 
 
 for _kind in KINDS.values():

@@ -237,20 +237,14 @@ class BlobStore:
         """Bytes ``start``..``end`` (inclusive) of the object made of ``segments``, read now (a small
         span: ``open_range`` for anything to stream). FileNotFoundError when a concurrent overwrite
         removed a file meanwhile."""
-        pieces: list[bytes] = []
-        offset = 0
-        for segment in segments:
-            first, last = offset, offset + segment.size - 1
-            offset += segment.size
-            if segment.size == 0 or last < start or first > end:
-                continue
-            begin, length = max(start, first), min(end, last) - max(start, first) + 1
+        read: list[bytes] = []
+        for segment, offset, length in pieces(segments, start, end):
             if segment.data is not None:
                 whole = length == segment.size
-                pieces.append(segment.data if whole else segment.data[begin - first : begin - first + length])
+                read.append(segment.data if whole else segment.data[offset : offset + length])
             else:
-                pieces.append(_pread(self.file(segment.blob_id), begin - first, length))
-        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+                read.append(_pread(self.file(segment.blob_id), offset, length))
+        return read[0] if len(read) == 1 else b"".join(read)
 
     def _open(self, blob_id: str) -> BinaryIO:
         return open(self.file(blob_id), "rb")  # closed by the RangeReader
